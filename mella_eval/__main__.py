@@ -1,0 +1,3 @@
+from mella_eval.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,128 @@
+"""Command line: `mella-eval run|tasks ...`.
+
+Only argparse and the cheap modules are imported at start-up; each command imports what it
+needs, so `mella-eval --help` and `mella-eval tasks` never load torch, transformers or vllm.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from mella_eval import __version__
+from mella_eval.errors import MellaError
+
+RUN_EPILOG = """examples:
+  mella-eval run --model ./my-vlm --tasks linguistic --langs all
+  mella-eval run --model ./my-vlm --tasks linguistic,culture --langs th,vi --limit 20
+  mella-eval run --predictions preds.jsonl --tasks linguistic --langs all
+  mella-eval run --model ./my-vlm --tasks ./my_tasks/ --include-path ./my_tasks
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mella-eval",
+        description="Evaluate vision-language models in low-resource languages "
+                    "(MELLA: linguistic and cultural axes).",
+    )
+    parser.add_argument("--version", action="version", version=f"mella-eval {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="evaluate a model (or a predictions file) on tasks",
+                         epilog=RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    what = run.add_argument_group("what to evaluate")
+    what.add_argument("--model", help="model folder or hub id (required unless --predictions)")
+    what.add_argument("--tasks", default="linguistic",
+                      help="comma-separated task names, task files or folders (default: linguistic)")
+    what.add_argument("--langs", default="all",
+                      help="comma-separated language codes, or 'all' for MELLA's eight (default: all)")
+    what.add_argument("--data-dir", help="use this local dataset (jsonl/parquet/imagefolder) instead "
+                                         "of the task's own source")
+    what.add_argument("--predictions", metavar="FILE",
+                      help="score a JSONL of {task, lang, id, prediction} instead of generating")
+    what.add_argument("--limit", type=int, help="at most N samples per task and language")
+    what.add_argument("--include-path", action="append", metavar="DIR",
+                      help="a trusted folder of task files (may run the Python hooks they name); repeatable")
+
+    model = run.add_argument_group("model and backend")
+    model.add_argument("--backend", default="auto", choices=["auto", "hf"],
+                       help="inference backend (default: auto = hf)")
+    model.add_argument("--model-args", metavar="K=V,...",
+                       help="extra keyword arguments for the model loader, e.g. attn_implementation=sdpa")
+    model.add_argument("--dtype", default="auto",
+                       help="auto (bfloat16 on GPU, float32 on CPU), float32, bfloat16, float16")
+    model.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
+    model.add_argument("--batch-size", type=int, default=8, help="requests per generate() call (hf)")
+    model.add_argument("--num-threads", type=int, help="CPU threads (default 1 on CPU: fastest for small models)")
+    model.add_argument("--trust-remote-code", action="store_true",
+                       help="allow model repositories to run their own Python code")
+    model.add_argument("--max-new-tokens", type=int, help="override every task's max_new_tokens")
+
+    out = run.add_argument_group("output")
+    out.add_argument("--output-dir", default="results", help="parent folder of run folders (default: results)")
+    out.add_argument("--run-name", help="run folder name (default: MODEL-TIMESTAMP)")
+
+    tasks = sub.add_parser("tasks", help="list the available tasks")
+    tasks.add_argument("--include-path", action="append", metavar="DIR",
+                       help="also list the task files in this trusted folder; repeatable")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="mella-eval: %(message)s", stream=sys.stderr)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "tasks":
+            return cmd_tasks(args)
+    except MellaError as e:
+        print(f"mella-eval: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mella-eval: interrupted", file=sys.stderr)
+        return 130
+    return 2
+
+
+def cmd_run(args) -> int:
+    from mella_eval.config import RunConfig
+    from mella_eval.evaluator import run
+    from mella_eval.summary import format_summary
+
+    config = RunConfig.from_args(args)
+    outcome = run(config)
+    print(format_summary(outcome.results))
+    print(f"\nresults: {outcome.run_dir / 'results.json'}\nsamples: {outcome.run_dir / 'samples.jsonl'}")
+    empty = [s for s in outcome.results["scores"] if s["value"] is None]
+    if empty:
+        for s in empty:
+            print(f"mella-eval: error: {s['task']}/{s['lang']}/{s['metric']}: {s['error']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_tasks(args) -> int:
+    from pathlib import Path
+
+    from mella_eval.summary import format_table
+    from mella_eval.tasks import TaskRegistry
+
+    registry = TaskRegistry([Path(p) for p in args.include_path or []])
+    rows = []
+    for name in registry.names():
+        task = registry.resolve(name)[0]
+        rows.append([task.name, task.version, ",".join(task.langs), ",".join(task.metrics),
+                     task.description.splitlines()[0]])
+    print(format_table(["task", "version", "languages", "metrics", "description"], rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""`RunConfig`: everything one `mella-eval run` needs, built from the CLI and validated once."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from mella_eval.errors import MellaError
+from mella_eval.languages import parse_langs
+
+# Backends that load weights from --model (a folder or a hub id); others take a served name.
+LOCAL_MODEL_BACKENDS = ("auto", "hf", "vllm")
+
+
+@dataclass
+class RunConfig:
+    tasks: list[str]
+    langs: list[str]
+    model: str | None = None
+    backend: str = "auto"
+    predictions: Path | None = None
+    data_dir: Path | None = None
+    output_dir: Path = Path("results")
+    run_name: str | None = None
+    limit: int | None = None
+    batch_size: int = 8
+    dtype: str = "auto"
+    device: str | None = None
+    num_threads: int | None = None
+    trust_remote_code: bool = False
+    model_args: dict = field(default_factory=dict)
+    include_paths: list[Path] = field(default_factory=list)
+    max_new_tokens: int | None = None  # overrides every task's generation.max_new_tokens
+    started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    @classmethod
+    def from_args(cls, args) -> "RunConfig":
+        config = cls(
+            tasks=[t.strip() for t in args.tasks.split(",") if t.strip()],
+            langs=parse_langs(args.langs),
+            model=args.model,
+            backend=args.backend,
+            predictions=Path(args.predictions) if args.predictions else None,
+            data_dir=Path(args.data_dir) if args.data_dir else None,
+            output_dir=Path(args.output_dir),
+            run_name=args.run_name,
+            limit=args.limit,
+            batch_size=args.batch_size,
+            dtype=args.dtype,
+            device=args.device,
+            num_threads=args.num_threads,
+            trust_remote_code=args.trust_remote_code,
+            model_args=parse_model_args(args.model_args),
+            include_paths=[Path(p) for p in args.include_path or []],
+            max_new_tokens=args.max_new_tokens,
+        )
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        if self.backend == "auto" and self.predictions is None:
+            from mella_eval.backends import default_backend
+
+            self.backend = default_backend()
+        if not self.tasks:
+            raise MellaError("--tasks is empty")
+        if self.predictions is not None:
+            if not self.predictions.is_file():
+                raise MellaError(f"--predictions {self.predictions}: file not found")
+        elif not self.model:
+            raise MellaError("--model is required (or pass --predictions FILE to score existing outputs)")
+        elif (self.backend in LOCAL_MODEL_BACKENDS and _looks_like_path(self.model)
+              and not Path(self.model).expanduser().exists()):
+            raise MellaError(f"--model {self.model}: no such file or folder")
+        if self.data_dir is not None and not self.data_dir.exists():
+            raise MellaError(f"--data-dir {self.data_dir}: not found")
+        for name, value in (("--limit", self.limit), ("--batch-size", self.batch_size),
+                            ("--num-threads", self.num_threads), ("--max-new-tokens", self.max_new_tokens)):
+            if value is not None and value < 1:
+                raise MellaError(f"{name} must be a positive integer, got {value}")
+        if self.run_name is not None and not re.fullmatch(r"[A-Za-z0-9._+-]+", self.run_name):
+            raise MellaError(f"--run-name {self.run_name!r}: use letters, digits and . _ + - only")
+        if self.model and self.backend in LOCAL_MODEL_BACKENDS and _looks_like_path(self.model):
+            self.model = str(Path(self.model).expanduser().resolve())
+
+    @property
+    def model_label(self) -> str:
+        if self.model:
+            return Path(self.model).name if _looks_like_path(self.model) else self.model
+        return self.predictions.stem if self.predictions else "model"
+
+    def resolved_run_name(self) -> str:
+        if self.run_name:
+            return self.run_name
+        stamp = self.started_at.replace("-", "").replace(":", "").replace("T", "-").rstrip("Z")
+        return f"{re.sub(r'[^A-Za-z0-9._+-]+', '_', self.model_label)}-{stamp}"
+
+    def as_record(self) -> dict:
+        """JSON-able view for results.json."""
+        record = asdict(self)
+        for key, value in record.items():
+            if isinstance(value, Path):
+                record[key] = str(value)
+        record["include_paths"] = [str(p) for p in self.include_paths]
+        record.pop("started_at")
+        return record
+
+
+def parse_model_args(spec: str | None) -> dict:
+    """`key=value,key2=value2` -> dict; values are Python literals where they parse (1, 0.9, True)."""
+    if not spec:
+        return {}
+    out = {}
+    for item in spec.split(","):
+        if not item.strip():
+            continue
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise MellaError(f"--model-args: expected key=value, got {item!r}")
+        try:
+            value = ast.literal_eval(raw.strip())
+        except (ValueError, SyntaxError):
+            value = raw.strip()
+        out[key.strip()] = value
+    return out
+
+
+def _looks_like_path(model: str) -> bool:
+    return model.startswith(("/", ".", "~")) or Path(model).expanduser().exists() or model.count("/") != 1

@@ -1,0 +1,247 @@
+"""Load a task's samples from its dataset source into plain `Sample` records.
+
+Sources: a local JSONL/JSON file (read directly, so errors can name the line), a local parquet
+or CSV file, an imagefolder (a folder with metadata.jsonl/csv), or a hub dataset id at a pinned
+revision (the last three through `datasets`). A problem with the whole dataset (missing file,
+missing mapped column) is a `DataError`; a problem with one row (unreadable image, empty
+references) becomes that sample's `error` and the run goes on.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from mella_eval.errors import DataError
+from mella_eval.messages import ImagePart
+from mella_eval.metrics.text import nfc
+from mella_eval.tasks import DatasetSource, Task
+
+DATA_FILE_SUFFIXES = {".jsonl": "jsonl", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
+IMAGEFOLDER_METADATA = ("metadata.jsonl", "metadata.csv")
+
+
+@dataclass
+class Sample:
+    task: str
+    lang: str
+    id: str
+    images: tuple[ImagePart, ...] = ()
+    references: tuple[str, ...] = ()
+    alt_text: str | None = None
+    keywords: tuple[tuple[str, ...], ...] = ()  # each keyword: its accepted variants
+    error: str | None = None  # why this sample cannot be evaluated (recorded, not fatal)
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Row:
+    values: dict
+    base_dir: Path | None  # relative image paths resolve against this
+    where: str  # "FILE line N" / "dataset row N", for messages
+
+
+def load_samples(task: Task, langs: list[str], data_dir: Path | None = None,
+                 limit: int | None = None) -> list[Sample]:
+    """Samples of `task` in `langs` (in that order), at most `limit` per language."""
+    source = DatasetSource(path=Path(data_dir).resolve()) if data_dir else task.dataset
+    rows, columns = _read_rows(source)
+    missing = [f"fields.{ours} -> column {theirs!r}" for ours, theirs in task.fields.items()
+               if theirs not in columns]
+    if missing:
+        raise DataError(
+            f"dataset {source.describe()} (task {task.name}, {task.file}) lacks mapped fields: "
+            f"{'; '.join(missing)}; its columns are: {', '.join(sorted(columns)) or 'none'}")
+
+    wanted = [lang for lang in langs if lang in task.prompts]
+    per_lang: dict[str, list[Sample]] = {lang: [] for lang in wanted}
+    seen: set[tuple[str, str]] = set()
+    for row in rows:
+        lang = row.values.get(task.fields["lang"])
+        if lang not in per_lang or (limit is not None and len(per_lang[lang]) >= limit):
+            continue
+        if task.process_sample is not None:
+            row.values = task.process_sample(dict(row.values))
+        sample = _to_sample(task, lang, row)
+        if (lang, sample.id) in seen:
+            raise DataError(f"{row.where}: duplicate id {sample.id!r} for language {lang} "
+                            f"(task {task.name}); ids must be unique per language")
+        seen.add((lang, sample.id))
+        per_lang[lang].append(sample)
+    return [s for lang in wanted for s in per_lang[lang]]
+
+
+def _to_sample(task: Task, lang: str, row: Row) -> Sample:
+    f, v = task.fields, row.values
+    raw_id = v.get(f["id"])
+    sample = Sample(task=task.name, lang=lang, id=str(raw_id) if raw_id not in (None, "") else row.where)
+    problems: list[str] = []
+    if raw_id in (None, ""):
+        problems.append(f"empty id ({f['id']})")
+    try:
+        sample.images = tuple(_load_images(v.get(f["image"]), row.base_dir))
+        if not sample.images:
+            problems.append(f"no image in column {f['image']!r}")
+    except ValueError as e:
+        problems.append(str(e))
+    if "references" in f:
+        refs = _as_str_list(v.get(f["references"]))
+        if refs is None or not refs:
+            problems.append(f"no references in column {f['references']!r}")
+        else:
+            sample.references = tuple(nfc(r) for r in refs)
+    if "alt_text" in f:
+        alt = v.get(f["alt_text"])
+        sample.alt_text = nfc(alt) if isinstance(alt, str) and alt.strip() else None
+    if "keywords" in f:
+        keywords = _as_keywords(v.get(f["keywords"]))
+        if keywords is None:
+            problems.append(f"column {f['keywords']!r}: expected a list of keywords "
+                            "(each a string or a list of accepted variants)")
+        else:
+            sample.keywords = keywords
+    if problems:
+        sample.error = f"{row.where}: " + "; ".join(problems)
+    return sample
+
+
+# --- reading rows -----------------------------------------------------------------------------
+
+def _read_rows(source: DatasetSource) -> tuple[Iterable[Row], set[str]]:
+    if source.hub is not None:
+        return _read_with_datasets(source, None)
+    path = source.path
+    if not path.exists():
+        raise DataError(f"dataset not found: {path}")
+    if path.is_dir():
+        if any((path / m).is_file() for m in IMAGEFOLDER_METADATA) and source.format in (None, "imagefolder"):
+            return _read_with_datasets(source, "imagefolder")
+        files = [p for p in sorted(path.iterdir()) if p.suffix in DATA_FILE_SUFFIXES]
+        if len(files) != 1:
+            raise DataError(
+                f"dataset folder {path}: expected one data file (*.jsonl, *.json, *.parquet, *.csv) "
+                f"or an imagefolder with metadata.jsonl, found {len(files)}: "
+                f"{', '.join(p.name for p in files) or 'none'}")
+        path = files[0]
+    fmt = source.format or DATA_FILE_SUFFIXES.get(path.suffix)
+    if fmt == "jsonl" or (fmt == "json" and _looks_like_jsonl(path)):
+        return _read_jsonl(path)
+    if fmt in ("json", "parquet", "csv"):
+        return _read_with_datasets(DatasetSource(path=path, format=fmt), fmt)
+    raise DataError(f"dataset {path}: unknown format; expected one of {', '.join(DATA_FILE_SUFFIXES)}")
+
+
+def _looks_like_jsonl(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(1) != b"["
+
+
+def _read_jsonl(path: Path) -> tuple[list[Row], set[str]]:
+    rows, columns = [], set()
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                values = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"{path} line {number}: not valid JSON ({e.msg})") from None
+            if not isinstance(values, dict):
+                raise DataError(f"{path} line {number}: expected a JSON object")
+            columns.update(values)
+            rows.append(Row(values, path.parent, f"{path.name} line {number}"))
+    return rows, columns
+
+
+def _read_with_datasets(source: DatasetSource, builder: str | None):
+    import datasets
+
+    try:
+        if source.hub is not None:
+            ds = datasets.load_dataset(source.hub, source.config, split=source.split,
+                                       revision=source.revision)
+            base_dir, label = None, source.hub
+        elif builder == "imagefolder":
+            ds = datasets.load_dataset("imagefolder", data_dir=str(source.path), split="train")
+            base_dir, label = source.path, source.path.name
+        else:
+            ds = datasets.load_dataset(builder, data_files=str(source.path), split="train")
+            base_dir, label = source.path.parent, source.path.name
+    except Exception as e:  # datasets raises many types; the user needs the first line
+        raise DataError(f"cannot load dataset {source.describe()}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    # Keep images as encoded bytes: no decode until a backend needs pixels.
+    for name, feature in ds.features.items():
+        if type(feature).__name__ == "Image":
+            ds = ds.cast_column(name, datasets.Image(decode=False))
+    columns = set(ds.column_names)
+    rows = (Row(values, base_dir, f"{label} row {i}") for i, values in enumerate(ds))
+    return rows, columns
+
+
+# --- field values -----------------------------------------------------------------------------
+
+def _load_images(value: Any, base_dir: Path | None) -> list[ImagePart]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [_load_image(item, base_dir) for item in items]
+
+
+def _load_image(item: Any, base_dir: Path | None) -> ImagePart:
+    data: bytes | None = None
+    label = "image"
+    if isinstance(item, dict):  # datasets' Image(decode=False): {"bytes": ..., "path": ...}
+        data = item.get("bytes")
+        item = item.get("path") if data is None else None
+    if isinstance(item, str):
+        path = Path(item) if Path(item).is_absolute() or base_dir is None else base_dir / item
+        label = str(path)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise ValueError(f"image not found: {path}") from None
+        except OSError as e:
+            raise ValueError(f"cannot read image {path}: {e.strerror}") from None
+    elif item is not None and data is None and hasattr(item, "save"):  # a PIL image
+        buf = io.BytesIO()
+        item.save(buf, format="PNG")
+        data = buf.getvalue()
+    if data is None:
+        raise ValueError(f"unsupported image value of type {type(item).__name__}")
+    _check_image(data, label)
+    return ImagePart(data)
+
+
+def _check_image(data: bytes, label: str) -> None:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+        raise ValueError(f"unreadable image {label}: {e}") from None
+
+
+def _as_str_list(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [v for v in value if v.strip()]
+    return None
+
+
+def _as_keywords(value: Any) -> tuple[tuple[str, ...], ...] | None:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        return None
+    keywords = []
+    for item in value:
+        variants = [item] if isinstance(item, str) else item
+        if not isinstance(variants, list) or not variants or not all(isinstance(v, str) and v.strip() for v in variants):
+            return None
+        keywords.append(tuple(nfc(v) for v in variants))
+    return tuple(keywords)

@@ -1,0 +1,122 @@
+"""Chains the phases of one run: load -> build -> generate -> score -> write."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from mella_eval.build import build_requests
+from mella_eval.config import RunConfig
+from mella_eval.data import load_samples
+from mella_eval.errors import MellaError
+from mella_eval.records import make_records
+from mella_eval.results import SCHEMA_VERSION, git_commit, package_versions, write_run
+from mella_eval.score import MACRO_RULE, macro_means, score_records
+from mella_eval.tasks import TaskRegistry
+
+log = logging.getLogger("mella_eval")
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    results: dict
+    records: list[dict]
+
+
+def run(config: RunConfig) -> RunOutcome:
+    t0 = time.monotonic()
+    tasks = TaskRegistry(config.include_paths).resolve(config.tasks)
+    samples_by_task = {}
+    for task in tasks:
+        langs = [lang for lang in config.langs if lang in task.prompts]
+        skipped = [lang for lang in config.langs if lang not in task.prompts]
+        if skipped:
+            log.warning("task %s has no prompt for %s: skipped", task.name, ", ".join(skipped))
+        samples = load_samples(task, langs, config.data_dir, config.limit)
+        empty = [lang for lang in langs if not any(s.lang == lang for s in samples)]
+        if empty:
+            raise MellaError(f"task {task.name}: no samples for language(s) {', '.join(empty)} in "
+                             f"{config.data_dir or task.dataset.describe()}; choose others with --langs")
+        samples_by_task[task.name] = samples
+    if not any(samples_by_task.values()):
+        raise MellaError("nothing to evaluate: no task supports the requested languages")
+
+    requests = []
+    for task in tasks:
+        settings = task.generation
+        if config.max_new_tokens:
+            settings = replace(settings, max_new_tokens=config.max_new_tokens)
+        requests.extend(build_requests(task, samples_by_task[task.name], settings))
+
+    t_generate = time.monotonic()
+    completions, identity, unmatched = _generate(config, requests)
+    t_score = time.monotonic()
+
+    by_key = {r.key: r for r in requests}
+    records = [rec for task in tasks
+               for rec in make_records(task, samples_by_task[task.name], by_key, completions)]
+    scores = score_records(tasks, records)
+    finished = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    run_name = config.resolved_run_name()
+    results = {
+        "schema_version": SCHEMA_VERSION,
+        "run": {
+            "name": run_name,
+            "model": config.model_label,
+            "backend": identity.get("backend"),
+            "model_identity": identity,
+            "tasks": [t.name for t in tasks],
+            "langs": config.langs,
+            "started_at": config.started_at,
+            "finished_at": finished,
+            "duration_s": round(time.monotonic() - t0, 3),
+            "phase_seconds": {"load": round(t_generate - t0, 3),
+                              "generate": round(t_score - t_generate, 3),
+                              "score": round(time.monotonic() - t_score, 3)},
+            "versions": package_versions(),
+            "git_commit": git_commit(),
+            "config": config.as_record(),
+            "counts": {
+                "samples": len(records),
+                "ok": sum(r["status"] == "ok" for r in records),
+                "error": sum(r["status"] != "ok" for r in records),
+                "unmatched_predictions": unmatched,
+            },
+        },
+        "tasks": {t.name: {"version": t.version, "file": t.file.name, "sha256": t.content_hash,
+                           "dataset": t.dataset.describe() if config.data_dir is None else str(config.data_dir),
+                           "metrics": list(t.metrics)} for t in tasks},
+        "scores": scores,
+        "macro": {"rule": MACRO_RULE, "scores": macro_means(scores)},
+    }
+    run_dir = config.output_dir / run_name
+    write_run(run_dir, results, records)
+    return RunOutcome(run_dir, results, records)
+
+
+def _generate(config: RunConfig, requests) -> tuple[dict, dict, int]:
+    """Completions for every request (from a predictions file or a backend), the identity of
+    what produced them, and how many predictions matched no request."""
+    if config.predictions is not None:
+        from mella_eval.predictions import completions_from_predictions
+
+        completions, unmatched = completions_from_predictions(requests, config.predictions)
+        if unmatched:
+            log.warning("%d prediction(s) in %s match no requested sample", unmatched, config.predictions)
+        return completions, {"backend": "predictions",
+                             "predictions_file": str(config.predictions)}, unmatched
+
+    from mella_eval.backends import create_backend
+    from mella_eval.generate import generate_all
+
+    backend = create_backend(config)
+    try:
+        completions = generate_all(backend, requests)
+        identity = backend.identity()
+    finally:
+        backend.close()
+    return completions, identity, 0

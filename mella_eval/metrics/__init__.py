@@ -1,0 +1,1 @@
+"""Metrics: the registry of names (cheap to import) and the scorers behind them."""

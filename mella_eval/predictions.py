@@ -1,0 +1,55 @@
+"""`--predictions FILE`: outputs produced elsewhere, scored without generation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mella_eval.backends.base import Completion
+from mella_eval.build import GenerationRequest
+from mella_eval.errors import MellaError
+
+REQUIRED_KEYS = ("task", "lang", "id", "prediction")
+
+
+def load_predictions(path: Path) -> dict[tuple[str, str, str], str | None]:
+    """JSONL rows `{"task", "lang", "id", "prediction"}` -> {(task, lang, id): prediction}."""
+    predictions: dict[tuple[str, str, str], str | None] = {}
+    with Path(path).open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            where = f"{path} line {number}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise MellaError(f"{where}: not valid JSON ({e.msg})") from None
+            if not isinstance(row, dict):
+                raise MellaError(f"{where}: expected a JSON object with keys {', '.join(REQUIRED_KEYS)}")
+            missing = [k for k in REQUIRED_KEYS if k not in row]
+            if missing:
+                raise MellaError(f"{where}: missing key(s) {', '.join(missing)}; "
+                                 f"expected {', '.join(REQUIRED_KEYS)}")
+            if row["prediction"] is not None and not isinstance(row["prediction"], str):
+                raise MellaError(f"{where}: 'prediction' must be a string or null")
+            key = (str(row["task"]), str(row["lang"]), str(row["id"]))
+            if key in predictions:
+                raise MellaError(f"{where}: duplicate prediction for task={key[0]} lang={key[1]} id={key[2]}")
+            predictions[key] = row["prediction"]
+    return predictions
+
+
+def completions_from_predictions(requests: list[GenerationRequest], path: Path
+                                 ) -> tuple[dict[tuple, Completion], int]:
+    """Completions for `requests` from the file, and how many file rows matched no request."""
+    predictions = load_predictions(path)
+    completions: dict[tuple, Completion] = {}
+    for request in requests:
+        if request.key not in predictions:
+            completions[request.key] = Completion.failed(f"no prediction in {Path(path).name}")
+        elif predictions[request.key] is None:
+            completions[request.key] = Completion.failed("prediction is null")
+        else:
+            completions[request.key] = Completion(text=predictions[request.key])
+    unmatched = len(set(predictions) - set(completions))
+    return completions, unmatched

@@ -1,0 +1,43 @@
+"""Per-sample records: one plain dict per (task, lang, id), written as a samples.jsonl row."""
+
+from __future__ import annotations
+
+from mella_eval.backends.base import Completion
+from mella_eval.build import GenerationRequest
+from mella_eval.data import Sample
+from mella_eval.tasks import Task
+
+
+def make_records(task: Task, samples: list[Sample], requests: dict[tuple, GenerationRequest],
+                 completions: dict[tuple, Completion]) -> list[dict]:
+    records = []
+    for sample in samples:
+        key = (sample.task, sample.lang, sample.id)
+        request = requests.get(key)
+        completion = completions.get(key) if request else None
+        if sample.error is not None:
+            status, reason, prediction = "error", sample.error, None
+        elif completion is None:
+            status, reason, prediction = "error", "no completion", None
+        else:
+            status, reason, prediction = completion.status, completion.reason, completion.text
+        record = {
+            "task": sample.task,
+            "lang": sample.lang,
+            "id": sample.id,
+            "prompt": task.prompts[sample.lang],
+            "prompt_hash": request.prompt_hash if request else None,
+            "image_sha256": [img.sha256 for img in sample.images],
+            "prediction": prediction,
+            "references": list(sample.references),
+            "status": status,
+            "reason": reason,
+            "usage": completion.usage if completion else {},
+            "metrics": {},
+        }
+        if "alt_text" in task.fields:
+            record["alt_text"] = sample.alt_text
+        if "keywords" in task.fields:
+            record["keywords"] = [list(k) for k in sample.keywords]
+        records.append(record)
+    return records

