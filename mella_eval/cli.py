@@ -47,18 +47,36 @@ def build_parser() -> argparse.ArgumentParser:
                       help="a trusted folder of task files (may run the Python hooks they name); repeatable")
 
     model = run.add_argument_group("model and backend")
-    model.add_argument("--backend", default="auto", choices=["auto", "hf"],
-                       help="inference backend (default: auto = hf)")
+    model.add_argument("--backend", default="auto", choices=["auto", "vllm", "hf", "openai"],
+                       help="inference backend (default: auto = vllm when installed, else hf)")
     model.add_argument("--model-args", metavar="K=V,...",
                        help="extra keyword arguments for the model loader, e.g. attn_implementation=sdpa")
     model.add_argument("--dtype", default="auto",
                        help="auto (bfloat16 on GPU, float32 on CPU), float32, bfloat16, float16")
     model.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
     model.add_argument("--batch-size", type=int, default=8, help="requests per generate() call (hf)")
+    model.add_argument("--max-model-len", type=int, help="context length (vllm)")
     model.add_argument("--num-threads", type=int, help="CPU threads (default 1 on CPU: fastest for small models)")
     model.add_argument("--trust-remote-code", action="store_true",
                        help="allow model repositories to run their own Python code")
     model.add_argument("--max-new-tokens", type=int, help="override every task's max_new_tokens")
+
+    engine = run.add_argument_group("vllm engine (--backend vllm)")
+    engine.add_argument("--tensor-parallel-size", type=int, default=1, help="GPUs per model replica")
+    engine.add_argument("--data-parallel-size", type=int, default=1,
+                        help="model replicas (use --shard i/N per replica with the offline engine)")
+    engine.add_argument("--gpu-memory-utilization", type=float, help="share of GPU memory vLLM may use")
+    engine.add_argument("--vllm-chunk-size", type=int, default=1024,
+                        help="requests per LLM.chat call; results are saved per chunk (0 = all at once)")
+
+    api = run.add_argument_group("openai-compatible server (--backend openai)")
+    api.add_argument("--base-url", help="server URL, e.g. http://127.0.0.1:8000/v1")
+    api.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="VAR",
+                     help="environment variable holding the API key (default: OPENAI_API_KEY)")
+    api.add_argument("--concurrency", type=int, default=16, help="requests in flight (default: 16)")
+    api.add_argument("--max-retries", type=int, default=5,
+                     help="retries on 429/5xx/timeouts/connection errors (default: 5)")
+    api.add_argument("--request-timeout", type=float, default=120.0, help="seconds per request")
 
     out = run.add_argument_group("output")
     out.add_argument("--output-dir", default="results", help="parent folder of run folders (default: results)")

@@ -34,6 +34,18 @@ class RunConfig:
     model_args: dict = field(default_factory=dict)
     include_paths: list[Path] = field(default_factory=list)
     max_new_tokens: int | None = None  # overrides every task's generation.max_new_tokens
+    # vllm engine
+    tensor_parallel_size: int = 1
+    data_parallel_size: int = 1
+    gpu_memory_utilization: float | None = None
+    max_model_len: int | None = None
+    vllm_chunk_size: int = 1024
+    # openai-compatible server
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    concurrency: int = 16
+    max_retries: int = 5
+    request_timeout: float = 120.0
     started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
     @classmethod
@@ -56,6 +68,16 @@ class RunConfig:
             model_args=parse_model_args(args.model_args),
             include_paths=[Path(p) for p in args.include_path or []],
             max_new_tokens=args.max_new_tokens,
+            tensor_parallel_size=args.tensor_parallel_size,
+            data_parallel_size=args.data_parallel_size,
+            gpu_memory_utilization=args.gpu_memory_utilization,
+            max_model_len=args.max_model_len,
+            vllm_chunk_size=args.vllm_chunk_size,
+            base_url=args.base_url,
+            api_key_env=args.api_key_env,
+            concurrency=args.concurrency,
+            max_retries=args.max_retries,
+            request_timeout=args.request_timeout,
         )
         config.validate()
         return config
@@ -75,12 +97,21 @@ class RunConfig:
         elif (self.backend in LOCAL_MODEL_BACKENDS and _looks_like_path(self.model)
               and not Path(self.model).expanduser().exists()):
             raise MellaError(f"--model {self.model}: no such file or folder")
+        if self.backend == "openai" and self.predictions is None and not self.base_url:
+            raise MellaError("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
         if self.data_dir is not None and not self.data_dir.exists():
             raise MellaError(f"--data-dir {self.data_dir}: not found")
         for name, value in (("--limit", self.limit), ("--batch-size", self.batch_size),
-                            ("--num-threads", self.num_threads), ("--max-new-tokens", self.max_new_tokens)):
+                            ("--num-threads", self.num_threads), ("--max-new-tokens", self.max_new_tokens),
+                            ("--tensor-parallel-size", self.tensor_parallel_size),
+                            ("--data-parallel-size", self.data_parallel_size),
+                            ("--max-model-len", self.max_model_len), ("--concurrency", self.concurrency)):
             if value is not None and value < 1:
                 raise MellaError(f"{name} must be a positive integer, got {value}")
+        if self.gpu_memory_utilization is not None and not 0 < self.gpu_memory_utilization <= 1:
+            raise MellaError(f"--gpu-memory-utilization must be in (0, 1], got {self.gpu_memory_utilization}")
+        if self.max_retries < 0 or self.request_timeout <= 0 or self.vllm_chunk_size < 0:
+            raise MellaError("--max-retries and --vllm-chunk-size must be >= 0, --request-timeout > 0")
         if self.run_name is not None and not re.fullmatch(r"[A-Za-z0-9._+-]+", self.run_name):
             raise MellaError(f"--run-name {self.run_name!r}: use letters, digits and . _ + - only")
         if self.model and self.backend in LOCAL_MODEL_BACKENDS and _looks_like_path(self.model):

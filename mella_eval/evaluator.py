@@ -16,6 +16,7 @@ from mella_eval.records import make_records
 from mella_eval.results import SCHEMA_VERSION, git_commit, package_versions, write_run
 from mella_eval.score import MACRO_RULE, macro_means, score_records
 from mella_eval.tasks import TaskRegistry
+from mella_eval.thumbnails import write_thumbnails
 
 log = logging.getLogger("mella_eval")
 
@@ -95,6 +96,7 @@ def run(config: RunConfig) -> RunOutcome:
     }
     run_dir = config.output_dir / run_name
     write_run(run_dir, results, records)
+    write_thumbnails(run_dir, [s for samples in samples_by_task.values() for s in samples])
     return RunOutcome(run_dir, results, records)
 
 

@@ -6,14 +6,16 @@ Modules are imported lazily so the CLI starts without torch, transformers or vll
 
 from __future__ import annotations
 
+import importlib.util
 
 from mella_eval.backends.base import Backend, Completion
 
-BACKENDS = ("hf",)
+BACKENDS = ("vllm", "hf", "openai")
 
 
 def default_backend() -> str:
-    return "hf"
+    """vLLM when it is installed (the main engine), else transformers."""
+    return "vllm" if importlib.util.find_spec("vllm") is not None else "hf"
 
 
 def create_backend(config) -> Backend:
@@ -22,7 +24,15 @@ def create_backend(config) -> Backend:
         from mella_eval.backends.hf import HFBackend
 
         return HFBackend.from_config(config)
-    raise ValueError(f"unknown backend {name!r}")
+    if name == "vllm":
+        from mella_eval.backends.vllm_backend import VLLMBackend
+
+        return VLLMBackend.from_config(config)
+    if name == "openai":
+        from mella_eval.backends.openai_backend import OpenAIBackend
+
+        return OpenAIBackend.from_config(config)
+    raise ValueError(f"unknown backend {name!r}; expected one of {', '.join(BACKENDS)}")
 
 
 __all__ = ["BACKENDS", "Backend", "Completion", "create_backend", "default_backend"]

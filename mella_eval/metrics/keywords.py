@@ -1,0 +1,275 @@
+"""Keyword accuracy: the share of a sample's native keywords that a prediction mentions.
+
+Each keyword is a list of accepted variants; a keyword counts as found when any variant matches.
+Both sides are NFC-normalised and casefolded, then matched by the language's rule in `_RULES`:
+
+- **ru, cs**: words are stemmed with Snowball (`snowballstemmer`; its Czech stemmer is Dolamic &
+  Savoy's light stemmer) and compared stem to stem, so "кошка" finds "кошку"/"кошкой" and
+  "káva" finds "kávou"/"kávy". Russian "ё" is folded to "е" (most text omits the dots).
+- **sr**: Cyrillic is transliterated to Latin (a 1:1 letter table) on both sides, so a keyword in
+  either script finds a prediction in either script; then Snowball's Serbian stemmer (which
+  itself works in Latin). Its stems skip some short words ("храма"), so a word may also extend
+  the keyword's stem by up to 3 letters (the case ending).
+- **hu**: Snowball's Hungarian stemmer, plus a prefix rule: Hungarian suffixes attach to the
+  whole word ("kávé" + t, + val; "macska" + k with the final vowel lengthened), which the
+  stemmer often cuts differently on each side. A word matches when it starts with the keyword,
+  compared with acute length marks removed (á->a, é->e, ...), and adds at most 8 letters.
+- **ar**: Larkey's light10 stemmer (Larkey, Ballesteros & Connell 2007), written out below:
+  diacritics and tatweel removed, alef/yaa/taa-marbuta forms unified, the conjunction و, the
+  article and its clitic forms (ال وال بال كال فال لل) and common suffixes stripped, so "قهوة"
+  finds "القهوة", "وقهوة", "بالقهوة". (Snowball's Arabic stemmer left "فالقهوة" whole and
+  stemmed "قطة"/"القطة" apart, so it is not used.)
+- **vi**: words are space-separated syllables; a keyword matches as the same syllable sequence
+  (no stemming; tone marks must agree: "phở" is not "pho").
+- **th**: no spaces between words, so keywords match as substrings, with whitespace removed on
+  both sides (a keyword may be split by a phrase space).
+- **ko**: particles and endings attach to nouns (고양이가, 고양이는, 김치를), and spacing is
+  inconsistent (떡볶이 / 떡 볶이), so whitespace is removed on both sides and a keyword of two or
+  more syllables matches as a substring. A one-syllable keyword (차, 떡, 절) would hide inside
+  unrelated words, so it must be a whole word, optionally followed by one particle.
+
+In the token rules a multi-word keyword matches as a consecutive run of words. Short stems make
+false matches, so stem equality needs a stem of at least `min_stem` letters; a keyword below that
+(e.g. ru "чай" -> "ча") matches only its exact form: list its inflected forms as variants.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from mella_eval.errors import MellaError
+
+
+@dataclass(frozen=True)
+class KeywordResult:
+    """Plain data for samples.jsonl: `score` is found / total keywords."""
+
+    score: float
+    found: int
+    total: int
+    matched: tuple[str, ...]  # for each found keyword, the variant that matched
+    missed: tuple[str, ...]  # for each keyword not found, its first variant
+    hits: tuple[bool, ...] = field(repr=False, default=())  # per keyword, in input order
+
+    def to_dict(self) -> dict:
+        return {"score": self.score, "found": self.found, "total": self.total,
+                "matched": list(self.matched), "missed": list(self.missed)}
+
+
+# --- per-language normalisation and stemming -----------------------------------------------
+
+_SR_CYR_TO_LAT = dict(zip(
+    "абвгдђежзијклљмнњопрстћуфхцчџш",
+    ["a", "b", "v", "g", "d", "đ", "e", "ž", "z", "i", "j", "k", "l", "lj", "m", "n", "nj", "o",
+     "p", "r", "s", "t", "ć", "u", "f", "h", "c", "č", "dž", "š"],
+))
+
+
+def sr_to_latin(text: str) -> str:
+    """Serbian Cyrillic -> Latin (lowercase input). Each letter has one Latin form, so no guessing."""
+    return "".join(_SR_CYR_TO_LAT.get(ch, ch) for ch in text)
+
+
+_AR_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")  # harakat, tatweel
+_AR_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه"})
+_AR_ARTICLES = ("وال", "بال", "كال", "فال", "لل", "ال")  # longest first
+_AR_SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ية", "ه", "ة", "ي")  # light10's order
+
+
+def _ar_normalise(word: str) -> str:
+    return _AR_MARKS.sub("", word).translate(_AR_LETTERS)
+
+
+def ar_light10(word: str) -> str:
+    """Larkey's light10 Arabic stemmer on a normalised word."""
+    if word.startswith("و") and len(word) >= 4:
+        word = word[1:]
+    for art in _AR_ARTICLES:
+        if word.startswith(art) and len(word) - len(art) >= 2:
+            word = word[len(art):]
+            break
+    for suf in _AR_SUFFIXES:  # each suffix at most once, in order
+        if word.endswith(suf) and len(word) - len(suf) >= 2:
+            word = word[: -len(suf)]
+    return word
+
+
+_HU_LONG = str.maketrans("áéíóőúű", "aeioöuü")
+_HU_TILDE = str.maketrans({"õ": "ő", "û": "ű"})  # legacy Latin-1 stand-ins for ő/ű
+
+
+@lru_cache(maxsize=None)
+def _snowball(name: str) -> Callable[[str], str]:
+    try:
+        import snowballstemmer
+    except ImportError:
+        raise MellaError("keyword accuracy needs the `snowballstemmer` package (>=3.1): "
+                         "pip install 'snowballstemmer>=3.1'") from None
+    if name not in snowballstemmer.algorithms():
+        raise MellaError(f"snowballstemmer {getattr(snowballstemmer, '__version__', '?')} has no "
+                         f"{name!r} stemmer; upgrade: pip install 'snowballstemmer>=3.1'")
+    stemmer = snowballstemmer.stemmer(name)
+    return lru_cache(maxsize=65536)(stemmer.stemWord)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    mode: str  # "tokens" | "substring" (th) | "korean"
+    normalise: Callable[[str], str] = lambda w: w  # after NFC + casefold
+    stemmer: str | None = None  # a snowball algorithm name, or "light10"
+    min_stem: int = 3  # shorter stems match exactly only (false positives otherwise)
+    # Prefix rule: a word may extend the keyword's `prefix_of` ("form" or "stem") by up to
+    # `max_tail` letters (0 = off), after `prefix_fold`; the keyword part needs >= 4 letters.
+    prefix_of: str = "form"
+    max_tail: int = 0
+    prefix_fold: Callable[[str], str] = lambda w: w
+
+
+# Every language in languages.LANGUAGES needs a rule here; a missing one fails loudly.
+_RULES: dict[str, _Rule] = {
+    "ar": _Rule("tokens", normalise=_ar_normalise, stemmer="light10", min_stem=2),
+    "cs": _Rule("tokens", stemmer="czech"),
+    "hu": _Rule("tokens", normalise=lambda w: w.translate(_HU_TILDE), stemmer="hungarian",
+                prefix_of="form", max_tail=8, prefix_fold=lambda w: w.translate(_HU_LONG)),
+    "ko": _Rule("korean"),
+    "ru": _Rule("tokens", normalise=lambda w: w.replace("ё", "е"), stemmer="russian"),
+    "sr": _Rule("tokens", normalise=sr_to_latin, stemmer="serbian", prefix_of="stem", max_tail=3),
+    "th": _Rule("substring"),
+    "vi": _Rule("tokens"),
+}
+
+_MIN_PREFIX = 4
+
+# Korean particles (josa) and the copula that may follow a one-syllable keyword.
+_KO_PARTICLES = frozenset(
+    "이 가 은 는 을 를 의 에 에서 에게 와 과 도 로 으로 만 랑 이랑 하고 처럼 보다 까지 부터 "
+    "이다 입니다 이에요 예요 이고 들 들이 들은 들을 들의".split()
+)
+
+
+def _rule(lang: str) -> _Rule:
+    try:
+        return _RULES[lang]
+    except KeyError:
+        raise MellaError(f"no keyword-matching rule for language {lang!r}; add one to _RULES in "
+                         "mella_eval/metrics/keywords.py") from None
+
+
+def _stem_fn(rule: _Rule) -> Callable[[str], str] | None:
+    if rule.stemmer is None:
+        return None
+    if rule.stemmer == "light10":
+        return ar_light10
+    return _snowball(rule.stemmer)
+
+
+def _words(text: str) -> list[str]:
+    """Runs of letters, marks and digits; everything else (spaces, punctuation) separates."""
+    words, cur = [], []
+    for ch in text:
+        if unicodedata.category(ch)[0] in "LMN":
+            cur.append(ch)
+        elif cur:
+            words.append("".join(cur))
+            cur = []
+    if cur:
+        words.append("".join(cur))
+    return words
+
+
+def _clean(text: str) -> str:
+    return unicodedata.normalize("NFC", text).casefold()
+
+
+@dataclass(frozen=True)
+class _Word:
+    form: str
+    stem: str
+    pfx: str  # what the prefix rule compares
+
+
+def _analyse(text: str, rule: _Rule) -> list[_Word]:
+    stem = _stem_fn(rule)
+    out = []
+    for w in _words(_clean(text)):
+        form = rule.normalise(w)
+        s = stem(form) if stem else form
+        out.append(_Word(form, s, rule.prefix_fold(s if rule.prefix_of == "stem" else form)))
+    return out
+
+
+def _word_match(kw: _Word, pred: _Word, rule: _Rule) -> bool:
+    if kw.form == pred.form:
+        return True
+    if rule.stemmer and len(kw.stem) >= rule.min_stem and kw.stem == pred.stem:
+        return True
+    return (rule.max_tail > 0 and len(kw.pfx) >= _MIN_PREFIX and pred.pfx.startswith(kw.pfx)
+            and len(pred.pfx) - len(kw.pfx) <= rule.max_tail)
+
+
+def _tokens_match(variant: str, pred: list[_Word], rule: _Rule) -> bool:
+    kw = _analyse(variant, rule)
+    if not kw:
+        return False
+    n = len(kw)
+    return any(all(_word_match(kw[j], pred[i + j], rule) for j in range(n))
+               for i in range(len(pred) - n + 1))
+
+
+def _nospace(text: str) -> str:
+    return "".join(_clean(text).split())
+
+
+def _korean_match(variant: str, prediction: str) -> bool:
+    kw = _nospace(variant)
+    if not kw:
+        return False
+    if len(kw) >= 2:
+        return kw in _nospace(prediction)
+    return any(w == kw or (w.startswith(kw) and w[len(kw):] in _KO_PARTICLES)
+               for w in _words(_clean(prediction)))
+
+
+def _normalise_keywords(keywords: Sequence[Sequence[str] | str]) -> list[list[str]]:
+    if not keywords:
+        raise ValueError("keyword_accuracy needs at least one keyword")
+    out = []
+    for k in keywords:
+        variants = [k] if isinstance(k, str) else list(k)
+        if not variants or not all(isinstance(v, str) and _words(v) for v in variants):
+            raise ValueError(f"keyword {k!r}: need one or more non-empty string variants")
+        out.append(variants)
+    return out
+
+
+def keyword_accuracy(prediction: str, keywords: Sequence[Sequence[str] | str],
+                     lang: str) -> KeywordResult:
+    """Share of `keywords` (each a list of accepted variants; a bare string is one variant)
+    that `prediction` mentions, by the matching rule of `lang` (see the module docstring)."""
+    rule = _rule(lang)
+    groups = _normalise_keywords(keywords)
+    pred_words = _analyse(prediction, rule) if rule.mode == "tokens" else []
+    pred_flat = _nospace(prediction)
+
+    def found(variant: str) -> bool:
+        if rule.mode == "tokens":
+            return _tokens_match(variant, pred_words, rule)
+        if rule.mode == "korean":
+            return _korean_match(variant, prediction)
+        return _nospace(variant) in pred_flat  # substring (Thai)
+
+    matched, missed, hits = [], [], []
+    for variants in groups:
+        hit = next((v for v in variants if found(v)), None)
+        hits.append(hit is not None)
+        if hit is None:
+            missed.append(variants[0])
+        else:
+            matched.append(hit)
+    n_found = len(matched)
+    return KeywordResult(score=n_found / len(groups), found=n_found, total=len(groups),
+                         matched=tuple(matched), missed=tuple(missed), hits=tuple(hits))
