@@ -81,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     out = run.add_argument_group("output")
     out.add_argument("--output-dir", default="results", help="parent folder of run folders (default: results)")
     out.add_argument("--run-name", help="run folder name (default: MODEL-TIMESTAMP)")
+    out.add_argument("--cache-dir", help="response store folder, shared by runs (default: "
+                                         "$MELLA_CACHE_DIR, else ~/.cache/mella-eval)")
+    out.add_argument("--no-cache", action="store_true",
+                     help="neither reuse nor store model responses")
 
     tasks = sub.add_parser("tasks", help="list the available tasks")
     tasks.add_argument("--include-path", action="append", metavar="DIR",

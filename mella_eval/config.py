@@ -24,6 +24,8 @@ class RunConfig:
     predictions: Path | None = None
     data_dir: Path | None = None
     output_dir: Path = Path("results")
+    cache_dir: Path | None = None  # None: the shared default (see store.default_cache_dir)
+    use_cache: bool = True
     run_name: str | None = None
     limit: int | None = None
     batch_size: int = 8
@@ -58,6 +60,8 @@ class RunConfig:
             predictions=Path(args.predictions) if args.predictions else None,
             data_dir=Path(args.data_dir) if args.data_dir else None,
             output_dir=Path(args.output_dir),
+            cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+            use_cache=not args.no_cache,
             run_name=args.run_name,
             limit=args.limit,
             batch_size=args.batch_size,

@@ -54,7 +54,7 @@ def run(config: RunConfig) -> RunOutcome:
         requests.extend(build_requests(task, samples_by_task[task.name], settings))
 
     t_generate = time.monotonic()
-    completions, identity, unmatched = _generate(config, requests)
+    completions, identity, request_counts = _generate(config, requests)
     t_score = time.monotonic()
 
     by_key = {r.key: r for r in requests}
@@ -85,7 +85,7 @@ def run(config: RunConfig) -> RunOutcome:
                 "samples": len(records),
                 "ok": sum(r["status"] == "ok" for r in records),
                 "error": sum(r["status"] != "ok" for r in records),
-                "unmatched_predictions": unmatched,
+                **request_counts,
             },
         },
         "tasks": {t.name: {"version": t.version, "file": t.file.name, "sha256": t.content_hash,
@@ -100,25 +100,30 @@ def run(config: RunConfig) -> RunOutcome:
     return RunOutcome(run_dir, results, records)
 
 
-def _generate(config: RunConfig, requests) -> tuple[dict, dict, int]:
-    """Completions for every request (from a predictions file or a backend), the identity of
-    what produced them, and how many predictions matched no request."""
+def _generate(config: RunConfig, requests) -> tuple[dict, dict, dict]:
+    """Completions for every request (from a predictions file, the store or a backend), the
+    identity of what produced them, and request counts for results.json."""
     if config.predictions is not None:
         from mella_eval.predictions import completions_from_predictions
 
         completions, unmatched = completions_from_predictions(requests, config.predictions)
         if unmatched:
             log.warning("%d prediction(s) in %s match no requested sample", unmatched, config.predictions)
-        return completions, {"backend": "predictions",
-                             "predictions_file": str(config.predictions)}, unmatched
+        identity = {"backend": "predictions", "predictions_file": str(config.predictions)}
+        return completions, identity, {"unmatched_predictions": unmatched}
 
     from mella_eval.backends import create_backend
     from mella_eval.generate import generate_all
+    from mella_eval.store import open_store
 
     backend = create_backend(config)
+    store = open_store(config.cache_dir, enabled=config.use_cache)
     try:
-        completions = generate_all(backend, requests)
+        completions, stats = generate_all(backend, requests, store)
         identity = backend.identity()
     finally:
         backend.close()
-    return completions, identity, 0
+        store.close()
+    log.info("generation: %d reused from the response store, %d new (%d failed)",
+             stats.reused, stats.new, stats.failed)
+    return completions, identity, {"requests": stats.as_dict()}

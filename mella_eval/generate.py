@@ -1,27 +1,65 @@
-"""Phase 2: send every request to the backend, one dispatch per distinct generation setting."""
+"""Phase 2: answer every request, from the response store where possible, else from the backend.
+
+Requests sharing generation settings go to the backend together (one dispatch per setting), so
+an engine like vLLM schedules the whole workload at once. Each finished response is committed to
+the store as it arrives: a crash or Ctrl-C loses only requests still in flight, and the same
+command run again sends only what is missing.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from mella_eval.backends.base import Backend, Completion
 from mella_eval.build import GenerationRequest
 from mella_eval.progress import progress_bar
+from mella_eval.store import generation_key
+
+KIND = "generation"
 
 
-def generate_all(backend: Backend, requests: list[GenerationRequest]) -> dict[tuple, Completion]:
-    """Completions keyed by request key. Requests sharing settings go to the backend together,
-    so an engine like vLLM schedules the whole workload at once."""
+@dataclass
+class GenerationStats:
+    reused: int = 0  # answered from the store
+    new: int = 0  # sent to the backend
+    failed: int = 0  # of the new ones, failed (stored as errors: retried next run)
+
+    def as_dict(self) -> dict:
+        return {"reused": self.reused, "new": self.new, "failed": self.failed}
+
+
+def generate_all(backend: Backend, requests: list[GenerationRequest], store
+                 ) -> tuple[dict[tuple, Completion], GenerationStats]:
+    """Completions keyed by request key, and how many were reused / new."""
+    identity = backend.cache_identity()
+    keys = {r.key: generation_key(identity, r.messages, r.settings) for r in requests}
+    cached = store.get_many(keys.values())
+    completions: dict[tuple, Completion] = {}
     groups: dict = defaultdict(list)
     for request in requests:
-        groups[request.settings].append(request)
-    completions: dict[tuple, Completion] = {}
-    with progress_bar(total=len(requests), desc=f"generate ({backend.name})") as bar:
+        hit = cached.get(keys[request.key])
+        if hit is not None:
+            completions[request.key] = Completion(text=hit["text"], usage=hit.get("usage", {}))
+        else:
+            groups[request.settings].append(request)
+    stats = GenerationStats(reused=len(completions), new=len(requests) - len(completions))
+
+    with progress_bar(total=stats.new, desc=f"generate ({backend.name})") as bar:
         for group in groups.values():
-            results = backend.generate(group, on_progress=bar.update)
+            def on_result(index: int, completion: Completion, group=group) -> None:
+                request = group[index]
+                completions[request.key] = completion
+                store.put_completions(KIND, [(keys[request.key], completion)])
+                bar.update(1)
+
+            results = backend.generate(group, on_result=on_result)
             if len(results) != len(group):
                 raise RuntimeError(f"backend {backend.name} returned {len(results)} completions "
                                    f"for {len(group)} requests")
             for request, completion in zip(group, results):
-                completions[request.key] = completion
-    return completions
+                if request.key not in completions:  # a backend that did not call on_result
+                    completions[request.key] = completion
+                    store.put_completions(KIND, [(keys[request.key], completion)])
+    stats.failed = sum(1 for r in requests if completions[r.key].status != "ok") if stats.new else 0
+    return completions, stats

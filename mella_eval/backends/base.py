@@ -20,17 +20,24 @@ class Completion:
         return cls(text=None, status="error", reason=reason)
 
 
-ProgressCallback = Callable[[int], None]  # called with the number of requests just finished
+# Called as soon as request `index` (position in the list given to `generate`) is finished,
+# so the caller can store it before the rest are done.
+ResultCallback = Callable[[int, Completion], None]
 
 
 class Backend(Protocol):
     name: str
 
+    def cache_identity(self) -> dict:
+        """What determines this backend's outputs, known WITHOUT loading the model (so a fully
+        cached run never loads it): backend, model (+ weights fingerprint), dtype, model args.
+        Not what only changes speed (batch size, GPU count)."""
+
     def identity(self) -> dict:
-        """What identifies the model behind this backend (recorded in results)."""
+        """Everything known about the model once it ran (recorded in results)."""
 
     def generate(self, requests: list[GenerationRequest],
-                 on_progress: ProgressCallback | None = None) -> list[Completion]:
+                 on_result: ResultCallback | None = None) -> list[Completion]:
         """One completion per request, in order. All requests share the same settings.
 
         A failure of one request is that request's `Completion.failed`; only a failure that
@@ -39,3 +46,14 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release the model (GPU memory) before the next phase."""
+
+
+def local_model_identity(model: str) -> dict:
+    """{"model": path or hub id, "weights": fingerprint} for a model loaded from disk or a hub.
+
+    The fingerprint (weights, config, tokenizer and chat template files) makes a retrained
+    checkpoint at the same path a different model for the response store.
+    """
+    from mella_eval.fingerprint import model_fingerprint
+
+    return {"model": model, "weights": model_fingerprint(model)}

@@ -6,7 +6,7 @@ import hashlib
 import logging
 from pathlib import Path
 
-from mella_eval.backends.base import Completion, ProgressCallback
+from mella_eval.backends.base import Completion, ResultCallback, local_model_identity
 from mella_eval.build import GenerationRequest
 from mella_eval.errors import MellaError
 from mella_eval.messages import all_images, to_hf_messages
@@ -27,17 +27,27 @@ class HFBackend:
         self.model_name = model
         self.batch_size = batch_size
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.dtype = _resolve_dtype(dtype, self.device)
+        self.trust_remote_code = trust_remote_code
+        self.num_threads = num_threads
+        self.model_args = dict(model_args or {})
+        self.processor = self.model = self.tokenizer = None  # loaded on first generate()
+
+    def _ensure_loaded(self) -> None:
+        if self.model is not None:
+            return
+        import torch
+
         if self.device == "cpu":
             # Measured: a tiny model's generate() took 4-7 s with 2 threads, 0.13 s with one.
-            torch.set_num_threads(num_threads or 1)
-        elif num_threads:
-            torch.set_num_threads(num_threads)
-        self.dtype = _resolve_dtype(dtype, self.device)
-        model_args = dict(model_args or {})
+            torch.set_num_threads(self.num_threads or 1)
+        elif self.num_threads:
+            torch.set_num_threads(self.num_threads)
+        model_args = dict(self.model_args)
         processor_args = {k[len("processor_"):]: model_args.pop(k)
                           for k in list(model_args) if k.startswith("processor_")}
-        self.processor, self.model = _load(model, self.dtype, self.device, trust_remote_code,
-                                           model_args, processor_args)
+        self.processor, self.model = _load(self.model_name, self.dtype, self.device,
+                                           self.trust_remote_code, model_args, processor_args)
         tokenizer = getattr(self.processor, "tokenizer", self.processor)
         tokenizer.padding_side = "left"  # decoder-only batching: pad on the left
         self.tokenizer = tokenizer
@@ -48,32 +58,42 @@ class HFBackend:
                    device=config.device, trust_remote_code=config.trust_remote_code,
                    num_threads=config.num_threads, model_args=config.model_args)
 
+    def cache_identity(self) -> dict:
+        return {"backend": self.name, **local_model_identity(self.model_name),
+                "dtype": _dtype_name(self.dtype), "model_args": self.model_args}
+
     def identity(self) -> dict:
+        if self.model is None:
+            return self.cache_identity()
         template = getattr(self.processor, "chat_template", None) or getattr(self.tokenizer, "chat_template", None) or ""
         return {
             "backend": self.name,
             "model": self.model_name,
-            "dtype": str(self.dtype).replace("torch.", ""),
+            "dtype": _dtype_name(self.dtype),
             "device": str(self.model.device),
             "chat_template_sha256": hashlib.sha256(str(template).encode("utf-8")).hexdigest(),
         }
 
     def generate(self, requests: list[GenerationRequest],
-                 on_progress: ProgressCallback | None = None) -> list[Completion]:
+                 on_result: ResultCallback | None = None) -> list[Completion]:
+        self._ensure_loaded()
         results: list[Completion] = []
         for start in range(0, len(requests), self.batch_size):
             batch = requests[start:start + self.batch_size]
             try:
-                results.extend(self._generate_batch(batch))
+                done = self._generate_batch(batch)
             except Exception as e:  # isolate the request that broke the batch
                 log.warning("batch failed (%s); retrying its %d requests one by one", e, len(batch))
+                done = []
                 for request in batch:
                     try:
-                        results.extend(self._generate_batch([request]))
+                        done.extend(self._generate_batch([request]))
                     except Exception as single:
-                        results.append(Completion.failed(f"{type(single).__name__}: {single}"))
-            if on_progress:
-                on_progress(len(batch))
+                        done.append(Completion.failed(f"{type(single).__name__}: {single}"))
+            for offset, completion in enumerate(done):
+                if on_result:
+                    on_result(start + offset, completion)
+            results.extend(done)
         return results
 
     def _generate_batch(self, batch: list[GenerationRequest]) -> list[Completion]:
@@ -110,11 +130,13 @@ class HFBackend:
         return completions
 
     def close(self) -> None:
+        if self.model is None:
+            return
         import gc
 
         import torch
 
-        del self.model
+        self.model = None
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
@@ -130,6 +152,10 @@ def _resolve_dtype(name: str, device: str):
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.float32
     return getattr(torch, name)
+
+
+def _dtype_name(dtype) -> str:
+    return str(dtype).replace("torch.", "")
 
 
 def _load(model: str, dtype, device: str, trust_remote_code: bool, model_args: dict,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from mella_eval.backends.base import Completion, ProgressCallback
+from mella_eval.backends.base import Completion, ResultCallback, local_model_identity
 from mella_eval.build import GenerationRequest
 from mella_eval.errors import MellaError
 from mella_eval.messages import all_images, to_vllm_messages
@@ -35,6 +35,7 @@ class VLLMBackend:
             "trust_remote_code": trust_remote_code,
             "seed": seed,
         }
+        self.model_args = dict(model_args or {})
         if gpu_memory_utilization is not None:
             self.engine_args["gpu_memory_utilization"] = gpu_memory_utilization
         if max_model_len is not None:
@@ -88,7 +89,18 @@ class VLLMBackend:
             pass
         self._chat_template_sha256 = hashlib.sha256(str(template).encode("utf-8")).hexdigest()
 
+    def cache_identity(self) -> dict:
+        import torch
+
+        dtype = self.engine_args["dtype"]
+        if dtype == "auto" and not torch.cuda.is_available():
+            dtype = "float32"  # what _start resolves on CPU
+        return {"backend": self.name, **local_model_identity(self.model_name), "dtype": dtype,
+                "max_model_len": self.engine_args.get("max_model_len"), "model_args": self.model_args}
+
     def identity(self) -> dict:
+        if self.llm is None:
+            return self.cache_identity()
         args = {k: v for k, v in self.engine_args.items() if k not in ("model",)}
         return {
             "backend": self.name,
@@ -98,7 +110,7 @@ class VLLMBackend:
         }
 
     def generate(self, requests: list[GenerationRequest],
-                 on_progress: ProgressCallback | None = None) -> list[Completion]:
+                 on_result: ResultCallback | None = None) -> list[Completion]:
         if not requests:
             return []
         if self.llm is None:
@@ -112,10 +124,11 @@ class VLLMBackend:
         size = self.chunk_size or len(requests)
         results: list[Completion] = []
         for start in range(0, len(requests), size):
-            chunk = requests[start:start + size]
-            results.extend(self._chat(chunk, params))
-            if on_progress:
-                on_progress(len(chunk))
+            done = self._chat(requests[start:start + size], params)
+            for offset, completion in enumerate(done):
+                if on_result:
+                    on_result(start + offset, completion)
+            results.extend(done)
         return results
 
     def _chat(self, requests: list[GenerationRequest], params) -> list[Completion]:
