@@ -23,7 +23,7 @@ from mella_eval.metrics.registry import METRICS
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 TOP_LEVEL_KEYS = {
     "name", "version", "description", "dataset", "fields", "prompts", "generation", "metrics",
-    "process_sample",
+    "process_sample", "judge",
 }
 DATASET_KEYS = {"path", "hub", "revision", "split", "config", "format"}
 DATA_FORMATS = {"jsonl", "json", "parquet", "csv", "imagefolder"}
@@ -74,6 +74,7 @@ class Task:
     generation: GenerationSettings
     metrics: tuple[str, ...]
     content_hash: str  # sha256 of the task file's bytes
+    judge: str | None = None  # rubric name in judges/ (or a path), for "judge" metrics
     process_sample: Callable[[dict], dict] | None = field(default=None, compare=False)
 
     @property
@@ -124,6 +125,14 @@ def _validate(path: Path, doc: dict, raw_bytes: bytes, trusted: bool) -> Task:
     dataset = _validate_dataset(path, doc)
     generation = _validate_generation(path, doc.get("generation") or {})
 
+    judge = doc.get("judge")
+    if judge is not None and (not isinstance(judge, str) or not judge):
+        raise TaskError(path, "judge", f"expected a rubric name (a file in judges/) or path, got {judge!r}")
+    judge_metrics = [m for m in metrics if METRICS[m].kind == "judge"]
+    if judge_metrics and judge is None:
+        raise TaskError(path, "judge", f"metrics {', '.join(judge_metrics)} need a judge rubric: "
+                                       "add e.g. `judge: thick_description`")
+
     hook = None
     if "process_sample" in doc:
         hook = _load_hook(path, doc["process_sample"], trusted)
@@ -132,7 +141,7 @@ def _validate(path: Path, doc: dict, raw_bytes: bytes, trusted: bool) -> Task:
         name=name, version=str(version), description=description.strip(), file=path,
         dataset=dataset, fields=fields, prompts=prompts, generation=generation,
         metrics=tuple(metrics), content_hash=hashlib.sha256(raw_bytes).hexdigest(),
-        process_sample=hook,
+        judge=judge, process_sample=hook,
     )
 
 

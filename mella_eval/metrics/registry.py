@@ -8,7 +8,9 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class MetricSpec:
     name: str
-    kind: str  # "corpus": one value from the whole (task, lang) corpus; "sample": mean of per-sample values
+    # "corpus": one value from the whole (task, lang) corpus; "sample": mean of per-sample values;
+    # "judge": mean of per-sample judge values over the judgements that succeeded.
+    kind: str
     needs: tuple[str, ...]  # sample fields the metric reads
     description: str
 
@@ -21,5 +23,14 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("chrf", "corpus", ("references",), "corpus chrF (sacrebleu, character n-grams)"),
         MetricSpec("chrf++", "corpus", ("references",),
                    "corpus chrF++ (sacrebleu, character + word bigrams)"),
+        MetricSpec("keyword_acc", "sample", ("keywords",),
+                   "share of the sample's culture keywords found in the prediction (inflection-aware)"),
+        MetricSpec("judge_thickness", "judge", ("alt_text",), "judge: cultural specificity, 1-5"),
+        MetricSpec("judge_faithfulness", "judge", ("alt_text",),
+                   "judge: faithfulness to the image and the reference alt-text, 1-5"),
+        MetricSpec("judge_fluency", "judge", ("alt_text",), "judge: fluency in the target language, 1-5"),
+        MetricSpec("thick_rate", "judge", ("alt_text",), "judge: share of descriptions labelled thick"),
+        MetricSpec("wrong_lang_rate", "sample", (),
+                   "share of predictions not identified as the target language (offline detector)"),
     ]
 }
