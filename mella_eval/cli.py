@@ -86,9 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--no-cache", action="store_true",
                      help="neither reuse nor store model responses")
 
+    run.set_defaults(func=cmd_run)
+
     tasks = sub.add_parser("tasks", help="list the available tasks")
     tasks.add_argument("--include-path", action="append", metavar="DIR",
                        help="also list the task files in this trusted folder; repeatable")
+    tasks.set_defaults(func=cmd_tasks)
+
+    # Each of these modules imports only light code at the top: --help stays fast.
+    from mella_eval import report
+
+    report.register(sub)
     return parser
 
 
@@ -100,17 +108,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        if args.command == "run":
-            return cmd_run(args)
-        if args.command == "tasks":
-            return cmd_tasks(args)
+        return args.func(args)
     except MellaError as e:
         print(f"mella-eval: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("mella-eval: interrupted", file=sys.stderr)
         return 130
-    return 2
 
 
 def cmd_run(args) -> int:
@@ -140,8 +144,8 @@ def cmd_tasks(args) -> int:
     rows = []
     for name in registry.names():
         task = registry.resolve(name)[0]
-        rows.append([task.name, task.version, ",".join(task.langs), ",".join(task.metrics),
-                     task.description.splitlines()[0]])
+        description = task.description if len(task.description) <= 60 else task.description[:57] + "..."
+        rows.append([task.name, task.version, ",".join(task.langs), ",".join(task.metrics), description])
     print(format_table(["task", "version", "languages", "metrics", "description"], rows))
     return 0
 

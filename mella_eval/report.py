@@ -47,17 +47,21 @@ REPORT_EPILOG = """examples:
 
 @dataclass
 class Run:
+    """A run folder's results.json and samples.jsonl, with look-ups the sections share."""
+
     dir: Path
     results: dict
     records: list[dict]
 
+    def __post_init__(self):
+        self._scores = {(r.get("task"), r.get("lang"), r.get("metric")): r for r in self.results["scores"]}
+        self._macro = {(r.get("task"), r.get("metric")): r
+                       for r in (self.results.get("macro") or {}).get("scores") or [] if isinstance(r, dict)}
+
     @property
     def langs(self) -> list[str]:
         langs = list(self.results["run"].get("langs") or [])
-        for row in self.results["scores"]:
-            if row.get("lang") not in langs:
-                langs.append(row.get("lang"))
-        return langs
+        return langs + list(dict.fromkeys(lang for _, lang, _ in self._scores if lang not in langs))
 
     @property
     def tasks(self) -> list[str]:
@@ -65,23 +69,20 @@ class Run:
         return tasks + [t for t in self.results["tasks"] if t not in tasks]
 
     def metrics(self, task: str) -> list[str]:
-        metrics = list(self.results["tasks"].get(task, {}).get("metrics") or [])
-        for row in self.results["scores"]:
-            if row.get("task") == task and row.get("metric") not in metrics:
-                metrics.append(row.get("metric"))
-        return metrics
+        metrics = list((self.results["tasks"].get(task) or {}).get("metrics") or [])
+        return metrics + list(dict.fromkeys(m for t, _, m in self._scores if t == task and m not in metrics))
 
     def score(self, task: str, lang: str, metric: str) -> dict | None:
-        for row in self.results["scores"]:
-            if (row.get("task"), row.get("lang"), row.get("metric")) == (task, lang, metric):
-                return row
-        return None
+        return self._scores.get((task, lang, metric))
 
     def macro(self, task: str, metric: str) -> dict | None:
-        for row in (self.results.get("macro") or {}).get("scores") or []:
-            if (row.get("task"), row.get("metric")) == (task, metric):
-                return row
-        return None
+        return self._macro.get((task, metric))
+
+    @property
+    def ci_name(self) -> str:
+        """How intervals are labelled: the confidence of results.json's "bootstrap" record, else 95%."""
+        confidence = _number((self.results.get("bootstrap") or {}).get("confidence"))
+        return f"{confidence * 100:g}% CI" if confidence else "95% CI"
 
 
 # ---------------------------------------------------------------- loading
@@ -114,21 +115,26 @@ def _check_results(path: Path, results) -> None:
     for key, kind in (("run", dict), ("tasks", dict), ("scores", list)):
         if not isinstance(results.get(key), kind):
             raise MellaError(f"{path}: key '{key}' is missing or not a {kind.__name__}")
+    if not all(isinstance(row, dict) for row in results["scores"]):
+        raise MellaError(f"{path}: every entry of 'scores' must be an object")
 
 
 def _read_records(path: Path) -> list[dict]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise MellaError(f"{path}: not UTF-8 ({e.reason} at byte {e.start})") from None
     records = []
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise MellaError(f"{path} line {number}: not valid JSON ({e.msg})") from None
-            if not isinstance(record, dict):
-                raise MellaError(f"{path} line {number}: expected a JSON object")
-            records.append(record)
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise MellaError(f"{path} line {number}: not valid JSON ({e.msg})") from None
+        if not isinstance(record, dict):
+            raise MellaError(f"{path} line {number}: expected a JSON object")
+        records.append(record)
     return records
 
 
@@ -270,16 +276,20 @@ def _header(run: Run) -> str:
         for name, t in ((n, run.results["tasks"].get(n, {})) for n in run.tasks))
     versions = " ".join(f"<span class=chip>{_e(k)} {_e(v)}</span>"
                         for k, v in (info.get("versions") or {}).items())
-    errors = counts.get("error", 0) or 0
+    ok = counts.get("ok", sum(r.get("status") == "ok" for r in run.records))
+    errors = counts.get("error", sum(r.get("status") != "ok" for r in run.records))
+    identity = " ".join(f"<span class=chip>{_e(k)} {_e(str(v)[:120])}</span>"
+                        for k, v in (info.get("model_identity") or {}).items()
+                        if k != "backend" and isinstance(v, (str, int, float)) and not isinstance(v, bool))
     rows = [
         ("model", f"<b>{_e(info.get('model'))}</b>"),
-        ("backend", _e(info.get("backend"))),
+        ("backend", f"{_e(info.get('backend'))} {identity}"),
         ("tasks", tasks),
         ("languages", " ".join(f"<span class=chip>{_e(code)}</span>" for code in run.langs)),
         ("date", f"{_e(info.get('started_at'))} → {_e(info.get('finished_at'))}"
                  f" <span class=muted>({_e(info.get('duration_s'))} s)</span>"),
         ("samples", f"{_e(counts.get('samples', len(run.records)))} · "
-                    f"<span class='badge ok'>{_e(counts.get('ok', 0))} ok</span> "
+                    f"<span class='badge ok'>{_e(ok)} ok</span> "
                     f"<span class='badge {'bad' if errors else 'ok'}'>{_e(errors)} error</span>"
                     + (f" <span class=muted>· {_e(counts['unmatched_predictions'])} unmatched "
                        "predictions</span>" if counts.get("unmatched_predictions") else "")),
@@ -309,7 +319,8 @@ def _heatmap(run: Run, task: str) -> str:
         if all(r is None for r in rows):
             continue
         first = next(r for r in rows if r is not None)
-        cells = "".join(_heat_cell(task, lang, m, r, ranges[m]) for m, r in zip(metrics, rows))
+        cells = "".join(_heat_cell(task, lang, m, r, ranges[m], run.ci_name)
+                        for m, r in zip(metrics, rows))
         body.append(f"<tr><th class=lang>{_lang_label(lang)}</th>{cells}"
                     f"<td class=count>{_e(first.get('n'))} / {_e(first.get('failed'))}</td></tr>")
     body.append(_macro_row(run, task, metrics))
@@ -322,7 +333,7 @@ def _heatmap(run: Run, task: str) -> str:
             + (f" Macro: {_e(rule)}." if rule else "") + "</p>")
 
 
-def _heat_cell(task: str, lang: str, metric: str, row: dict | None, span) -> str:
+def _heat_cell(task: str, lang: str, metric: str, row: dict | None, span, ci_name: str) -> str:
     attrs = f"data-task='{_e(task)}' data-lang='{_e(lang)}' data-metric='{_e(metric)}'"
     value = _number((row or {}).get("value"))
     if value is None:
@@ -334,12 +345,15 @@ def _heat_cell(task: str, lang: str, metric: str, row: dict | None, span) -> str
            f"n = {row.get('n')} scored, {row.get('failed')} failed"]
     ci = _ci(row)
     if ci:
-        tip.append(f"95% CI [{ci[0]:.2f}, {ci[1]:.2f}]")
+        tip.append(f"{ci_name} [{ci[0]:.2f}, {ci[1]:.2f}]")
     if row.get("signature"):
         tip.append(str(row["signature"]))
-    ci_text = f"<small>[{ci[0]:.1f}, {ci[1]:.1f}]</small>" if ci else ""
     return (f"<td class=cell {attrs} data-value='{_e(repr(value))}' title='{_e(chr(10).join(tip))}' "
-            f"style='background:{background};color:{ink}'>{value:.2f}{ci_text}</td>")
+            f"style='background:{background};color:{ink}'>{value:.2f}{_ci_small(ci)}</td>")
+
+
+def _ci_small(ci) -> str:
+    return f"<small>[{ci[0]:.1f}, {ci[1]:.1f}]</small>" if ci else ""
 
 
 def _macro_row(run: Run, task: str, metrics: list[str]) -> str:
@@ -351,19 +365,24 @@ def _macro_row(run: Run, task: str, metrics: list[str]) -> str:
         if value is None:
             reason = "no macro mean: some language has no value" if row else "no macro row"
             cells.append(f"<td class='cell missing macro' {attrs} title='{_e(reason)}'>—</td>")
-        else:
-            langs = ", ".join(map(str, row.get("langs") or []))
-            cells.append(f"<td class='cell macro' {attrs} data-value='{_e(repr(value))}' "
-                         f"title='{_e(f'mean over {langs}')}'>{value:.2f}</td>")
+            continue
+        ci = _ci(row)
+        tip = f"mean over {', '.join(map(str, row.get('langs') or []))}" + (
+            f"\n{run.ci_name} [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
+        cells.append(f"<td class='cell macro' {attrs} data-value='{_e(repr(value))}' "
+                     f"title='{_e(tip)}'>{value:.2f}{_ci_small(ci)}</td>")
     return f"<tr class=macro><th class=lang>macro mean</th>{''.join(cells)}<td></td></tr>"
 
 
 # ---------------------------------------------------------------- bar charts
 
 def _bars(run: Run, task: str) -> str:
-    charts = [_bar_chart(run, task, metric) for metric in run.metrics(task)]
-    has_ci = any(_ci(run.score(task, lang, m)) for m in run.metrics(task) for lang in run.langs)
-    note = ("Whiskers: 95% confidence interval." if has_ci
+    metrics = run.metrics(task)
+    charts = [_bar_chart(run, task, metric) for metric in metrics]
+    has_ci = any(_ci(run.score(task, lang, m)) for m in metrics for lang in run.langs) or any(
+        _ci(run.macro(task, m)) for m in metrics)
+    method = (run.results.get("bootstrap") or {}).get("method")
+    note = (f"Whiskers: {run.ci_name}" + (f" ({_e(method)})" if method else "") + "." if has_ci
             else "This run has no confidence intervals (no ci_low / ci_high in the score rows).")
     return f"<div class=charts>{''.join(charts)}</div><p class=note>{note}</p>"
 
@@ -371,43 +390,50 @@ def _bars(run: Run, task: str) -> str:
 def _bar_chart(run: Run, task: str, metric: str) -> str:
     rows = [(lang, run.score(task, lang, metric)) for lang in run.langs]
     rows = [(lang, row) for lang, row in rows if row is not None]
+    macro = run.macro(task, metric)
+    if macro is not None:
+        rows.append(("macro", macro))
     extent = [0.0]
     for _, row in rows:
         extent += [v for v in (_number(row.get("value")), *(_ci(row) or ())) if v is not None]
     low, high = min(extent), _nice_ceiling(max(extent))
-    left, width, step, top = 40, 330, 24, 22
+    left, width, step, top = 50, 330, 24, 22
     height = top + step * len(rows) + 6
 
     def x(v: float) -> float:
         return left + width * (v - low) / ((high - low) or 1)
 
-    parts = [f"<line class=axis x1='{x(0):.1f}' x2='{x(0):.1f}' y1='{top - 4}' y2='{height - 4}'/>"]
+    parts = []
     for tick in (low, (low + high) / 2, high):
         parts.append(f"<line class=grid x1='{x(tick):.1f}' x2='{x(tick):.1f}' y1='{top - 4}' "
                      f"y2='{height - 4}'/><text class=tick x='{x(tick):.1f}' y='{top - 8}' "
                      f"text-anchor=middle>{tick:g}</text>")
+    parts.append(f"<line class=axis x1='{x(0):.1f}' x2='{x(0):.1f}' y1='{top - 4}' y2='{height - 4}'/>")
+    if macro is not None:
+        y = top + step * (len(rows) - 1)
+        parts.append(f"<line class=sep x1='4' x2='{left + width:.1f}' y1='{y}' y2='{y}'/>")
     for i, (lang, row) in enumerate(rows):
-        parts.append(_bar(lang, row, top + i * step, step, x))
+        parts.append(_bar(lang, row, top + i * step, step, x, run.ci_name, macro=row is macro))
     return (f"<figure class=chart><figcaption>{_e(metric)}</figcaption>"
             f"<svg viewBox='0 0 {left + width + 86} {height}' width='{left + width + 86}' "
             f"height='{height}' role=img aria-label='{_e(metric)} per language'>"
             f"{''.join(parts)}</svg></figure>")
 
 
-def _bar(lang: str, row: dict, y: float, step: float, x) -> str:
+def _bar(lang: str, row: dict, y: float, step: float, x, ci_name: str, macro: bool = False) -> str:
     mid = y + step / 2
     label = f"<text class=lab x='6' y='{mid + 4:.1f}'>{_e(lang)}</text>"
     value = _number(row.get("value"))
     if value is None:
-        reason = row.get("error") or "no value"
+        reason = row.get("error") or ("some language has no value" if macro else "no value")
         return (f"<g class=nobar><title>{_e(lang)}: {_e(reason)}</title>{label}"
                 f"<text class=val x='{x(0) + 4:.1f}' y='{mid + 4:.1f}'>— {_e(reason)}</text></g>")
     ci = _ci(row)
-    tip = f"{lang}: {value:.2f}" + (f" (95% CI {ci[0]:.2f}–{ci[1]:.2f})" if ci else "")
+    tip = f"{lang}: {value:.2f}" + (f" ({ci_name} {ci[0]:.2f}–{ci[1]:.2f})" if ci else "")
     x0, x1 = sorted((x(0), x(value)))
     parts = [f"<title>{_e(tip)}</title>", label,
-             f"<rect class=bar x='{x0:.1f}' y='{y + 5:.1f}' width='{max(x1 - x0, 1):.1f}' "
-             f"height='{step - 10:.1f}' rx='2'/>"]
+             f"<rect class='bar{' macro' if macro else ''}' x='{x0:.1f}' y='{y + 5:.1f}' "
+             f"width='{max(x1 - x0, 1):.1f}' height='{step - 10:.1f}' rx='2'/>"]
     end = x1
     if ci:
         a, b = x(ci[0]), x(ci[1])
@@ -480,6 +506,9 @@ def _sample_card(rank: int, key: str, score: float, record: dict, thumbs: Thumbs
              else f"<div class='pred error'>{_e(record.get('reason') or 'no prediction')}</div>")
     refs = "".join(f"<li dir=auto>{_clip(r)}</li>" for r in record.get("references") or [])
     refs_dir = "rtl" if _is_rtl(record.get("lang")) else "ltr"
+    refs = f"<div class=label>references</div><ol class=refs dir={refs_dir}>{refs}</ol>" if refs else ""
+    if isinstance(record.get("alt_text"), str):
+        refs += f"<div class=label>alt text</div><div class=alt dir=auto>{_clip(record['alt_text'])}</div>"
     chips = " ".join(f"<span class=chip>{_e(k)} {_fmt(v)}</span>"
                      for k, v in (record.get("metrics") or {}).items()
                      if k != key and _number(v) is not None)
@@ -491,10 +520,11 @@ def _sample_card(rank: int, key: str, score: float, record: dict, thumbs: Thumbs
     anchor = _slug("-".join(str(record.get(k)) for k in ("task", "lang", "id")))
     return (f"<article class=card id='{_e(anchor)}'>"
             f"<div class=thumb>{image}</div><div class=body>"
-            f"<div class=head><span class=rank>#{rank}</span> <span class=chip>{_e(record.get('lang'))}</span> "
-            f"<code>{_e(record.get('id'))}</code> <span class=score>{_e(key)} {score:.2f}</span> {chips}</div>"
+            f"<div class=head><span class=rank>#{rank}</span> "
+            f"<span class=chip>{_e(record.get('lang'))}</span> <code>{_e(record.get('id'))}</code> "
+            f"<span class=score>{_e(key)} {score:.2f}</span> {chips}</div>"
             f"<div class=label>prediction</div>{shown}"
-            f"<div class=label>references</div><ol class=refs dir={refs_dir}>{refs}</ol>{keyword_line}"
+            f"{refs}{keyword_line}"
             f"{_judge(record.get('judge'))}</div></article>")
 
 
@@ -522,7 +552,8 @@ def _failed(records: list[dict]) -> str:
     if not failed:
         return "<p class=note>No failed samples.</p>"
     reasons = Counter((what, reason) for _, what, reason in failed)
-    summary = "".join(f"<tr><td class=num>{n}</td><td>{_e(what)}</td><td dir=auto>{_clip(reason, 300)}</td></tr>"
+    summary = "".join(f"<tr><td class=num>{n}</td><td>{_e(what)}</td>"
+                      f"<td dir=auto>{_clip(reason, 300)}</td></tr>"
                       for (what, reason), n in reasons.most_common())
     rows = "".join(f"<tr><td>{_e(r.get('lang'))}</td><td><code>{_e(r.get('id'))}</code></td>"
                    f"<td>{_e(what)}</td><td class=reason dir=auto>{_clip(reason, 300)}</td></tr>"
@@ -640,7 +671,7 @@ font-variant-numeric:tabular-nums;font-weight:600}
 table.heat td.cell small{display:block;font-weight:normal;font-size:11px;opacity:.85}
 table.heat td.missing{background:repeating-linear-gradient(45deg,#eceff2,#eceff2 5px,#e3e7eb 5px,#e3e7eb 10px);
 color:#8b949e;cursor:help}
-table.heat tr.macro th,table.heat td.macro{border-top:2px solid var(--fg)}
+table.heat tr.macro th{padding-top:10px}
 table.heat td.macro{background:#fff;color:var(--fg);border:1px solid var(--line)}
 table.heat td.count{color:var(--muted);font-size:12px;text-align:center;padding:0 8px;white-space:nowrap}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:12px 20px}
@@ -652,6 +683,8 @@ svg .tick{fill:var(--muted);font-size:10.5px}
 svg .grid{stroke:#eaeef2}
 svg .axis{stroke:#8c959f}
 svg .bar{fill:var(--accent);opacity:.85}
+svg .bar.macro{fill:#1f2328;opacity:.75}
+svg .sep{stroke:var(--line);stroke-dasharray:3 3}
 svg .ci{stroke:var(--fg);stroke-width:1.4;fill:none}
 svg .lab{font-weight:600}
 svg .nobar text.val{fill:var(--muted);font-style:italic}
@@ -665,6 +698,7 @@ border:1px dashed var(--line)}
 .card .score{font-weight:600;margin:0 6px}
 .label{font-size:11px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);margin-top:6px}
 .kw .label{display:inline;margin-right:6px}
+.alt{overflow-wrap:anywhere}
 .label .chip,.label .badge{text-transform:none;letter-spacing:normal}
 .pred{white-space:pre-wrap;overflow-wrap:anywhere;background:#fff8e6;border-radius:4px;padding:4px 8px}
 .pred.error{background:#ffebe9;color:var(--bad)}
