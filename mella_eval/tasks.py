@@ -41,10 +41,16 @@ class GenerationSettings:
     top_p: float = 1.0
     seed: int = 0
     stop: tuple[str, ...] = ()
+    # A JSON schema (as JSON text) the reply must follow: set by the judge phase, not by tasks.
+    # Backends constrain decoding with it where they can; the reply is parsed strictly anyway.
+    json_schema: str | None = None
 
     def as_dict(self) -> dict:
-        return {"max_new_tokens": self.max_new_tokens, "temperature": self.temperature,
-                "top_p": self.top_p, "seed": self.seed, "stop": list(self.stop)}
+        out = {"max_new_tokens": self.max_new_tokens, "temperature": self.temperature,
+               "top_p": self.top_p, "seed": self.seed, "stop": list(self.stop)}
+        if self.json_schema is not None:
+            out["json_schema"] = self.json_schema
+        return out
 
 
 @dataclass(frozen=True)

@@ -118,9 +118,15 @@ class VLLMBackend:
         from vllm import SamplingParams
 
         s = requests[0].settings
+        structured = None
+        if s.json_schema is not None:
+            from vllm.sampling_params import StructuredOutputsParams
+
+            # No free whitespace: small models otherwise loop on spaces inside the JSON.
+            structured = StructuredOutputsParams(json=s.json_schema, disable_any_whitespace=True)
         params = SamplingParams(temperature=s.temperature, top_p=s.top_p,
                                 max_tokens=s.max_new_tokens, seed=s.seed,
-                                stop=list(s.stop) or None)
+                                stop=list(s.stop) or None, structured_outputs=structured)
         size = self.chunk_size or len(requests)
         results: list[Completion] = []
         for start in range(0, len(requests), size):
