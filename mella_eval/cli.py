@@ -78,6 +78,27 @@ def build_parser() -> argparse.ArgumentParser:
                      help="retries on 429/5xx/timeouts/connection errors (default: 5)")
     api.add_argument("--request-timeout", type=float, default=120.0, help="seconds per request")
 
+    judge = run.add_argument_group(
+        "judge (tasks with judge metrics, e.g. culture)",
+        "The judge is configured apart from the model under test: nothing above applies to it.")
+    judge.add_argument("--judge-model", help="judge model: a served name (with --judge-base-url) "
+                                             "or a local folder / hub id for an in-process vLLM judge")
+    judge.add_argument("--judge-backend", default="auto", choices=["auto", "openai", "vllm", "hf"],
+                       help="auto: openai when --judge-base-url is given, else vllm in-process "
+                            "(loaded after the model under test is released)")
+    judge.add_argument("--judge-base-url", help="OpenAI-compatible server of the judge")
+    judge.add_argument("--judge-api-key-env", default="MELLA_JUDGE_API_KEY", metavar="VAR",
+                       help="environment variable with the judge's API key (default: MELLA_JUDGE_API_KEY)")
+    judge.add_argument("--judge-concurrency", type=int, default=16, help="judge requests in flight")
+    judge.add_argument("--judge-model-args", metavar="K=V,...", help="extra arguments for an in-process judge")
+    judge.add_argument("--judge-max-model-len", type=int, help="context length of an in-process vLLM judge")
+    judge.add_argument("--judge-tensor-parallel-size", type=int, default=1, help="GPUs of an in-process judge")
+    judge.add_argument("--max-judge-failure-rate", type=float, default=0.05,
+                       help="exit non-zero when more judgements than this share fail (default: 0.05)")
+    judge.add_argument("--wrong-language", default="zero", choices=["zero", "flag"],
+                       help="an answer in the wrong language: judge scores of 0 without a judge call "
+                            "(zero, default) or judged normally and only flagged (flag)")
+
     out = run.add_argument_group("output")
     out.add_argument("--output-dir", default="results", help="parent folder of run folders (default: results)")
     out.add_argument("--run-name", help="run folder name (default: MODEL-TIMESTAMP)")
@@ -126,12 +147,18 @@ def cmd_run(args) -> int:
     outcome = run(config)
     print(format_summary(outcome.results))
     print(f"\nresults: {outcome.run_dir / 'results.json'}\nsamples: {outcome.run_dir / 'samples.jsonl'}")
-    empty = [s for s in outcome.results["scores"] if s["value"] is None]
-    if empty:
-        for s in empty:
+    code = 0
+    for s in outcome.results["scores"]:
+        if s["value"] is None:
             print(f"mella-eval: error: {s['task']}/{s['lang']}/{s['metric']}: {s['error']}", file=sys.stderr)
-        return 1
-    return 0
+            code = 1
+    judge = outcome.results.get("judge")
+    if judge and judge["failure_rate"] > judge["max_failure_rate"]:
+        print(f"mella-eval: error: {judge['failed']} of {judge['judged']} judgements failed "
+              f"({judge['failure_rate']:.1%} > --max-judge-failure-rate {judge['max_failure_rate']:.1%}); "
+              "see samples.jsonl (judge.status, judge.reason); re-run to retry them", file=sys.stderr)
+        code = 1
+    return code
 
 
 def cmd_tasks(args) -> int:

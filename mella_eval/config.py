@@ -48,6 +48,17 @@ class RunConfig:
     concurrency: int = 16
     max_retries: int = 5
     request_timeout: float = 120.0
+    # the judge: configured apart from the model under test (own model, server, key variable)
+    judge_model: str | None = None
+    judge_backend: str = "auto"  # openai when --judge-base-url is given, else vllm in-process
+    judge_base_url: str | None = None
+    judge_api_key_env: str = "MELLA_JUDGE_API_KEY"
+    judge_concurrency: int = 16
+    judge_model_args: dict = field(default_factory=dict)
+    judge_max_model_len: int | None = None
+    judge_tensor_parallel_size: int = 1
+    max_judge_failure_rate: float = 0.05
+    wrong_language: str = "zero"  # zero: wrong-language answers get judge scores of 0; flag: only flagged
     started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
     @classmethod
@@ -82,6 +93,16 @@ class RunConfig:
             concurrency=args.concurrency,
             max_retries=args.max_retries,
             request_timeout=args.request_timeout,
+            judge_model=args.judge_model,
+            judge_backend=args.judge_backend,
+            judge_base_url=args.judge_base_url,
+            judge_api_key_env=args.judge_api_key_env,
+            judge_concurrency=args.judge_concurrency,
+            judge_model_args=parse_model_args(args.judge_model_args, "--judge-model-args"),
+            judge_max_model_len=args.judge_max_model_len,
+            judge_tensor_parallel_size=args.judge_tensor_parallel_size,
+            max_judge_failure_rate=args.max_judge_failure_rate,
+            wrong_language=args.wrong_language,
         )
         config.validate()
         return config
@@ -116,6 +137,15 @@ class RunConfig:
             raise MellaError(f"--gpu-memory-utilization must be in (0, 1], got {self.gpu_memory_utilization}")
         if self.max_retries < 0 or self.request_timeout <= 0 or self.vllm_chunk_size < 0:
             raise MellaError("--max-retries and --vllm-chunk-size must be >= 0, --request-timeout > 0")
+        if not 0 <= self.max_judge_failure_rate <= 1:
+            raise MellaError(f"--max-judge-failure-rate must be in [0, 1], got {self.max_judge_failure_rate}")
+        if self.judge_concurrency < 1:
+            raise MellaError(f"--judge-concurrency must be a positive integer, got {self.judge_concurrency}")
+        if self.judge_backend == "openai" and not self.judge_base_url:
+            raise MellaError("--judge-backend openai needs --judge-base-url")
+        if self.judge_model and self.judge_backend in ("auto", "vllm", "hf") and not self.judge_base_url \
+                and _looks_like_path(self.judge_model) and not Path(self.judge_model).expanduser().exists():
+            raise MellaError(f"--judge-model {self.judge_model}: no such file or folder")
         if self.run_name is not None and not re.fullmatch(r"[A-Za-z0-9._+-]+", self.run_name):
             raise MellaError(f"--run-name {self.run_name!r}: use letters, digits and . _ + - only")
         if self.model and self.backend in LOCAL_MODEL_BACKENDS and _looks_like_path(self.model):
@@ -144,7 +174,7 @@ class RunConfig:
         return record
 
 
-def parse_model_args(spec: str | None) -> dict:
+def parse_model_args(spec: str | None, flag: str = "--model-args") -> dict:
     """`key=value,key2=value2` -> dict; values are Python literals where they parse (1, 0.9, True)."""
     if not spec:
         return {}
@@ -154,7 +184,7 @@ def parse_model_args(spec: str | None) -> dict:
             continue
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise MellaError(f"--model-args: expected key=value, got {item!r}")
+            raise MellaError(f"{flag}: expected key=value, got {item!r}")
         try:
             value = ast.literal_eval(raw.strip())
         except (ValueError, SyntaxError):

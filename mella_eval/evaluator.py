@@ -14,7 +14,8 @@ from mella_eval.data import load_samples
 from mella_eval.errors import MellaError
 from mella_eval.records import make_records
 from mella_eval.results import SCHEMA_VERSION, git_commit, package_versions, write_run
-from mella_eval.score import MACRO_RULE, macro_means, score_records
+from mella_eval.guards import annotate_guards, guard_counts
+from mella_eval.score import MACRO_RULE, add_sample_metrics, macro_means, score_records
 from mella_eval.tasks import TaskRegistry
 from mella_eval.thumbnails import write_thumbnails
 
@@ -53,13 +54,21 @@ def run(config: RunConfig) -> RunOutcome:
             settings = replace(settings, max_new_tokens=config.max_new_tokens)
         requests.extend(build_requests(task, samples_by_task[task.name], settings))
 
+    if any(t.judge for t in tasks) and not config.judge_model:
+        names = ", ".join(f"{t.name} ({t.judge})" for t in tasks if t.judge)
+        raise MellaError(f"task(s) {names} need a judge: pass --judge-model "
+                         "(a served name with --judge-base-url, or a local model for in-process vLLM)")
     t_generate = time.monotonic()
     completions, identity, request_counts = _generate(config, requests)
-    t_score = time.monotonic()
 
     by_key = {r.key: r for r in requests}
     records = [rec for task in tasks
                for rec in make_records(task, samples_by_task[task.name], by_key, completions)]
+    annotate_guards(records)
+    add_sample_metrics(tasks, records)
+    t_judge = time.monotonic()
+    judge = _judge(config, tasks, records, samples_by_task) if any(t.judge for t in tasks) else None
+    t_score = time.monotonic()
     scores = score_records(tasks, records)
     finished = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     run_name = config.resolved_run_name()
@@ -76,7 +85,8 @@ def run(config: RunConfig) -> RunOutcome:
             "finished_at": finished,
             "duration_s": round(time.monotonic() - t0, 3),
             "phase_seconds": {"load": round(t_generate - t0, 3),
-                              "generate": round(t_score - t_generate, 3),
+                              "generate": round(t_judge - t_generate, 3),
+                              "judge": round(t_score - t_judge, 3),
                               "score": round(time.monotonic() - t_score, 3)},
             "versions": package_versions(),
             "git_commit": git_commit(),
@@ -90,14 +100,32 @@ def run(config: RunConfig) -> RunOutcome:
         },
         "tasks": {t.name: {"version": t.version, "file": t.file.name, "sha256": t.content_hash,
                            "dataset": t.dataset.describe() if config.data_dir is None else str(config.data_dir),
-                           "metrics": list(t.metrics)} for t in tasks},
+                           "metrics": list(t.metrics), "judge": t.judge} for t in tasks},
         "scores": scores,
         "macro": {"rule": MACRO_RULE, "scores": macro_means(scores)},
+        # Output-language and prompt-injection checks on every prediction, per (task, lang).
+        "diagnostics": guard_counts(records),
     }
+    if judge is not None:
+        results["judge"] = judge.as_dict(config.max_judge_failure_rate)
     run_dir = config.output_dir / run_name
     write_run(run_dir, results, records)
     write_thumbnails(run_dir, [s for samples in samples_by_task.values() for s in samples])
     return RunOutcome(run_dir, results, records)
+
+
+def _judge(config: RunConfig, tasks, records, samples_by_task):
+    from mella_eval.backends import create_backend
+    from mella_eval.judge import judge_config, run_judge
+    from mella_eval.store import open_store
+
+    samples = {(s.task, s.lang, s.id): s for samples in samples_by_task.values() for s in samples}
+    store = open_store(config.cache_dir, enabled=config.use_cache)
+    try:
+        return run_judge(tasks, records, samples, config,
+                         lambda: create_backend(judge_config(config)), store)
+    finally:
+        store.close()
 
 
 def _generate(config: RunConfig, requests) -> tuple[dict, dict, dict]:

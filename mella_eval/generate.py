@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Callable
 
 from mella_eval.backends.base import Backend, Completion
 from mella_eval.build import GenerationRequest
 from mella_eval.progress import progress_bar
 from mella_eval.store import generation_key
-
-KIND = "generation"
 
 
 @dataclass
@@ -29,11 +28,26 @@ class GenerationStats:
         return {"reused": self.reused, "new": self.new, "failed": self.failed}
 
 
-def generate_all(backend: Backend, requests: list[GenerationRequest], store
+def generate_all(backend: Backend, requests: list[GenerationRequest], store, *,
+                 kind: str = "generation", keys: dict[tuple, str] | None = None,
+                 desc: str | None = None,
+                 reject: Callable[[GenerationRequest, Completion], str | None] | None = None,
                  ) -> tuple[dict[tuple, Completion], GenerationStats]:
-    """Completions keyed by request key, and how many were reused / new."""
-    identity = backend.cache_identity()
-    keys = {r.key: generation_key(identity, r.messages, r.settings) for r in requests}
+    """Completions keyed by request key, and how many were reused / new.
+
+    `keys` maps each request key to its store key; by default the generation key (model
+    identity, rendered messages, settings). The judge phase passes judgement keys instead.
+    `reject(request, completion)` may return a reason not to keep an ok completion as an answer
+    (a judge reply that does not parse): it is then stored as an error, so the next run asks again.
+    """
+    def save(request: GenerationRequest, completion: Completion) -> None:
+        reason = reject(request, completion) if reject and completion.status == "ok" else None
+        stored = Completion.failed(reason) if reason else completion
+        store.put_completions(kind, [(keys[request.key], stored)])
+
+    if keys is None:
+        identity = backend.cache_identity()
+        keys = {r.key: generation_key(identity, r.messages, r.settings) for r in requests}
     cached = store.get_many(keys.values())
     completions: dict[tuple, Completion] = {}
     groups: dict = defaultdict(list)
@@ -45,12 +59,12 @@ def generate_all(backend: Backend, requests: list[GenerationRequest], store
             groups[request.settings].append(request)
     stats = GenerationStats(reused=len(completions), new=len(requests) - len(completions))
 
-    with progress_bar(total=stats.new, desc=f"generate ({backend.name})") as bar:
+    with progress_bar(total=stats.new, desc=desc or f"generate ({backend.name})") as bar:
         for group in groups.values():
             def on_result(index: int, completion: Completion, group=group) -> None:
                 request = group[index]
                 completions[request.key] = completion
-                store.put_completions(KIND, [(keys[request.key], completion)])
+                save(request, completion)
                 bar.update(1)
 
             results = backend.generate(group, on_result=on_result)
@@ -60,6 +74,6 @@ def generate_all(backend: Backend, requests: list[GenerationRequest], store
             for request, completion in zip(group, results):
                 if request.key not in completions:  # a backend that did not call on_result
                     completions[request.key] = completion
-                    store.put_completions(KIND, [(keys[request.key], completion)])
+                    save(request, completion)
     stats.failed = sum(1 for r in requests if completions[r.key].status != "ok") if stats.new else 0
     return completions, stats

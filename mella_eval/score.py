@@ -1,4 +1,9 @@
-"""Phase 4: metrics per (task, lang) from the sample records, plus per-task macro means."""
+"""Phase 4: metrics per (task, lang) from the sample records, plus per-task macro means.
+
+Corpus metrics (BLEU, chrF, chrF++) are computed over the whole (task, lang) corpus of scorable
+samples. Sample and judge metrics are means of per-sample values in `record["metrics"]`; a
+sample without a value (failed generation, failed judgement) is left out and counted in `failed`.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,20 @@ from mella_eval.tasks import Task
 
 MACRO_RULE = ("per task and metric: unweighted mean of the per-language values over the languages "
               "run; null when any of those languages has no value")
+def add_sample_metrics(tasks: list[Task], records: list[dict]) -> None:
+    """Per-sample values of "sample"-kind metrics that need no judge (keyword accuracy)."""
+    keyword_tasks = {t.name for t in tasks if "keyword_acc" in t.metrics}
+    if not keyword_tasks:
+        return
+    from mella_eval.metrics.keywords import keyword_accuracy
+
+    for record in records:
+        if record["task"] in keyword_tasks and record["status"] == "ok" and record["prediction"] is not None:
+            if not record.get("keywords"):
+                continue  # nothing to find: no value rather than a misleading 0 or 1
+            result = keyword_accuracy(record["prediction"], record["keywords"], record["lang"])
+            record["metrics"]["keyword_acc"] = result.score
+            record["keyword_match"] = result.to_dict()
 
 
 def score_records(tasks: list[Task], records: list[dict]) -> list[dict]:
@@ -21,19 +40,30 @@ def score_records(tasks: list[Task], records: list[dict]) -> list[dict]:
             if record["task"] == task.name:
                 by_lang.setdefault(record["lang"], []).append(record)
         for lang, lang_records in by_lang.items():
-            ok = [r for r in lang_records if r["status"] == "ok" and r["prediction"] is not None]
-            failed = len(lang_records) - len(ok)
             for metric in task.metrics:
-                row = {"task": task.name, "lang": lang, "metric": metric, "value": None,
-                       "n": len(ok), "failed": failed}
-                if not ok:
-                    row["error"] = f"no sample could be scored ({failed} failed)"
-                elif METRICS[metric].kind == "corpus":
-                    result = corpus_score(metric, lang, [r["prediction"] for r in ok],
-                                          [r["references"] for r in ok])
-                    row.update(value=result.value, signature=result.signature)
-                rows.append(row)
+                rows.append(_score_row(task.name, lang, metric, lang_records))
     return rows
+
+
+def _score_row(task: str, lang: str, metric: str, records: list[dict]) -> dict:
+    row = {"task": task, "lang": lang, "metric": metric, "value": None, "n": 0, "failed": 0}
+    if METRICS[metric].kind == "corpus":
+        ok = [r for r in records if r["status"] == "ok" and r["prediction"] is not None]
+        row.update(n=len(ok), failed=len(records) - len(ok))
+        if ok:
+            result = corpus_score(metric, lang, [r["prediction"] for r in ok],
+                                  [r["references"] for r in ok])
+            row.update(value=result.value, signature=result.signature)
+    else:
+        values = [r["metrics"][metric] for r in records if metric in r["metrics"]]
+        row.update(n=len(values), failed=len(records) - len(values))
+        if values:
+            row["value"] = fmean(values)
+    if METRICS[metric].kind == "judge":
+        row["judge_failed"] = sum(1 for r in records if r.get("judge", {}).get("status") in ("error", "parse_error"))
+    if row["value"] is None:
+        row["error"] = f"no sample could be scored ({row['failed']} failed)"
+    return row
 
 
 def macro_means(scores: list[dict]) -> list[dict]:

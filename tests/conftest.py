@@ -89,7 +89,7 @@ def vllm_server(tiny_vlm, tmp_path_factory):
         sys.executable, "-m", "vllm.entrypoints.openai.api_server",
         "--model", str(tiny_vlm), "--served-model-name", name,
         "--host", "127.0.0.1", "--port", str(port),
-        "--dtype", "float32", "--max-model-len", "512", "--max-num-seqs", "16",
+        "--dtype", "float32", "--max-model-len", "4096", "--max-num-seqs", "16",
         "--enforce-eager", "--limit-mm-per-prompt", '{"image": 2}',
         "--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}',
     ]

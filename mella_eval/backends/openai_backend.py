@@ -8,13 +8,13 @@ wrong URL or model, nothing listening) raises `MellaError`.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from functools import partial
-from typing import Callable
 
 from mella_eval.api_client import DUMMY_API_KEY, ChatClient, ChatResult, RetryPolicy
-from mella_eval.backends.base import Completion, ProgressCallback
+from mella_eval.backends.base import Completion, ResultCallback
 from mella_eval.build import GenerationRequest
 from mella_eval.errors import MellaError
 from mella_eval.messages import to_openai_messages
@@ -23,7 +23,6 @@ from mella_eval.tasks import GenerationSettings
 log = logging.getLogger(__name__)
 
 DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
-CompletionCallback = Callable[[int, Completion], None]
 
 
 class OpenAIBackend:
@@ -60,25 +59,26 @@ class OpenAIBackend:
             request_timeout=_or_default(getattr(config, "request_timeout", None), 120.0),
         )
 
-    def identity(self) -> dict:
-        """Served model name and server; never the key (nor user:password in the URL)."""
+    def cache_identity(self) -> dict:
+        """Served model name and server; never the key (nor user:password in the URL).
+        Concurrency, retries and timeouts change speed, not outputs, so they stay out."""
         return {"backend": self.name, "model": self.model_name, "base_url": self.client.display_url}
 
+    def identity(self) -> dict:
+        return self.cache_identity()
+
     def generate(self, requests: list[GenerationRequest],
-                 on_progress: ProgressCallback | None = None,
-                 on_completion: CompletionCallback | None = None) -> list[Completion]:
-        """One completion per request, in order. `on_completion(index, completion)` (optional)
-        is called as each request finishes, e.g. to save it before the others are done."""
+                 on_result: ResultCallback | None = None) -> list[Completion]:
+        """One completion per request, in order; `on_result(index, completion)` is called as
+        each request finishes (in completion order), so it can be saved before the rest."""
         jobs = [(partial(to_openai_messages, r.messages), sampling_params(r.settings))
                 for r in requests]
 
-        def on_result(index: int, result: ChatResult) -> None:
-            if on_completion is not None:
-                on_completion(index, to_completion(result))
-            if on_progress is not None:
-                on_progress(1)
+        def report(index: int, result: ChatResult) -> None:
+            if on_result is not None:
+                on_result(index, to_completion(result))
 
-        return [to_completion(r) for r in self.client.run_all(jobs, on_result)]
+        return [to_completion(r) for r in self.client.run_all(jobs, report)]
 
     def close(self) -> None:
         """Nothing to release: `run_all` closes its HTTP session when it returns."""
@@ -93,6 +93,10 @@ def sampling_params(settings: GenerationSettings) -> dict:
               "top_p": settings.top_p, "seed": settings.seed}
     if settings.stop:
         params["stop"] = list(settings.stop)
+    if settings.json_schema is not None:
+        # Structured output where the server supports it; the caller still parses strictly.
+        params["response_format"] = {"type": "json_schema", "json_schema": {
+            "name": "reply", "strict": True, "schema": json.loads(settings.json_schema)}}
     return params
 
 

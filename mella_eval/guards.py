@@ -1,0 +1,41 @@
+"""Checks on every prediction before it is judged: output language and prompt injection.
+
+Both are flags on the sample record, counted per (task, lang) in results; neither changes a
+prediction. What a wrong-language answer means for judge scores is decided in the judge phase
+(`--wrong-language zero|flag`).
+"""
+
+from __future__ import annotations
+
+from mella_eval.injection import detect_injection
+from mella_eval.langid import detect_language, is_wrong_language
+
+
+def annotate_guards(records: list[dict]) -> None:
+    """Add `detected_lang`, `wrong_language` and `injection_suspected` to records with a prediction."""
+    for record in records:
+        prediction = record.get("prediction")
+        if record["status"] != "ok" or prediction is None:
+            continue
+        record["detected_lang"] = detect_language(prediction).code
+        record["wrong_language"] = is_wrong_language(prediction, record["lang"])
+        record["injection_suspected"] = detect_injection(prediction)
+
+
+def guard_counts(records: list[dict]) -> list[dict]:
+    """Per (task, lang): how many predictions were checked, in the wrong language, suspected of
+    injection; `wrong_lang_rate` = wrong / checked (null when nothing was checked)."""
+    out: dict[tuple[str, str], dict] = {}
+    for record in records:
+        row = out.setdefault((record["task"], record["lang"]), {
+            "task": record["task"], "lang": record["lang"], "checked": 0, "wrong_language": 0,
+            "wrong_lang_rate": None, "injection_suspected": 0})
+        if "wrong_language" not in record:
+            continue
+        row["checked"] += 1
+        row["wrong_language"] += bool(record["wrong_language"])
+        row["injection_suspected"] += bool(record["injection_suspected"])
+    for row in out.values():
+        if row["checked"]:
+            row["wrong_lang_rate"] = row["wrong_language"] / row["checked"]
+    return list(out.values())
