@@ -4,10 +4,12 @@
 seeded percentile bootstrap over that (task, lang)'s scored samples:
 - corpus metrics (BLEU, chrF, chrF++): the corpus is resampled and the metric recomputed from
   summed per-sentence statistics (`mella_eval.metrics.resample`), exactly as sacrebleu does;
-- sample metrics: the mean of the per-sample values (`record["metrics"][metric]`) is resampled.
-The samples used are the ones the value was computed from (status ok with a prediction; for
-sample metrics, also a per-sample value), and the point value is recomputed and checked against
-the row: an interval around a different value would be a bug, so a mismatch raises.
+- sample and judge metrics: the mean of the per-sample values (`record["metrics"][metric]`) is
+  resampled.
+The samples used are the ones the value was computed from (`score.py`'s rule: corpus metrics
+use samples with status ok and a prediction; the others, samples with a per-sample value), and
+the point value is recomputed and checked against the row: an interval around a different value
+would be a bug, so a mismatch raises.
 
 Each (task, lang) draws its own resamples from `seed` and a stable hash of (task, lang), shared by
 all of its metrics: same inputs -> identical numbers, and adding a language never moves another
@@ -56,8 +58,9 @@ def add_confidence_intervals(scores: list[dict], records: list[dict], metric_kin
                              macro: list[dict] | None = None) -> dict:
     """Add `ci_low`, `ci_high` to each row of `scores` (and of `macro`, if given) in place.
 
-    `metric_kinds` maps metric name -> "corpus" | "sample" (`METRICS[name].kind`). Returns the
-    `bootstrap_record` to store in results.json.
+    `metric_kinds` maps metric name -> "corpus" | "sample" | "judge" (`METRICS[name].kind`;
+    judge metrics are per-sample values too). Returns the `bootstrap_record` to store in
+    results.json.
     """
     if n_boot < 1:
         raise ValueError(f"n_boot must be >= 1, got {n_boot}")
@@ -66,48 +69,54 @@ def add_confidence_intervals(scores: list[dict], records: list[dict], metric_kin
     by_key: dict[tuple[str, str], list[dict]] = {}
     for record in records:
         by_key.setdefault((record["task"], record["lang"]), []).append(record)
-    for group in by_key.values():
-        group.sort(key=lambda r: r["id"])  # resamples must not depend on the file's row order
-
     replicates: dict[tuple[str, str, str], object] = {}
     counts_cache: dict[tuple, object] = {}
 
-    def counts_for(task: str, lang: str, n: int, *extra: str):
-        key = (task, lang, n, *extra)
+    def counts_for(task: str, lang: str, ids: list[str], *extra: str):
+        """Resample counts for samples `ids` (in record order). They are drawn for the samples
+        in id order and then put in record order: the order of samples.jsonl changes nothing,
+        and the corpus keeps the order it was scored in (its statistics are then cached)."""
+        order = sorted(range(len(ids)), key=lambda j: ids[j])
+        key = (task, lang, len(ids), *extra)
         if key not in counts_cache:
-            counts_cache[key] = bootstrap_counts(n, n_boot, stream_seed(seed, task, lang, *extra))
-        return counts_cache[key]
+            counts_cache[key] = bootstrap_counts(len(ids), n_boot, stream_seed(seed, task, lang, *extra))
+        rank = [0] * len(ids)
+        for k, j in enumerate(order):
+            rank[j] = k
+        return counts_cache[key][:, rank]
 
     for row in scores:
         row["ci_low"] = row["ci_high"] = None
         where = f"{row['task']}/{row['lang']}/{row['metric']}"
         kind = metric_kinds.get(row["metric"])
-        if kind not in ("corpus", "sample"):
-            raise ValueError(f"{where}: unknown metric kind {kind!r} (expected corpus or sample)")
+        if kind not in ("corpus", "sample", "judge"):
+            raise ValueError(f"{where}: unknown metric kind {kind!r} (expected corpus, sample or judge)")
         group = by_key.get((row["task"], row["lang"]), [])
-        ok = scorable(group)
         if kind == "corpus":
+            ok = scorable(group)
             used, reps, value = ok, None, None
             if ok:
                 stats = corpus_statistics(row["metric"], row["lang"], [r["prediction"] for r in ok],
                                           [r["references"] for r in ok])
                 value = stats.score()
                 if row["value"] is not None:
-                    reps = stats.resampled_scores(counts_for(row["task"], row["lang"], len(ok)))
+                    reps = stats.resampled_scores(counts_for(row["task"], row["lang"],
+                                                             [r["id"] for r in ok]))
         else:
-            pairs = [(r, sample_value(r, row["metric"])) for r in ok]
+            pairs = [(r["id"], sample_value(r, row["metric"])) for r in group]
             values = [v for _, v in pairs if v is not None]
             used, reps, value = values, None, None
             if values:
                 value = math.fsum(values) / len(values)
                 if row["value"] is not None:
                     # Its own stream: which samples have a value differs from metric to metric.
-                    counts = counts_for(row["task"], row["lang"], len(values), row["metric"])
+                    counts = counts_for(row["task"], row["lang"],
+                                        [i for i, v in pairs if v is not None], row["metric"])
                     reps = resampled_means(values, counts)
         if row["value"] is None:
             if not row.get("error"):
-                row["error"] = (f"no sample could be scored ({len(group) - len(ok)} failed)" if not used
-                                else "no value")
+                row["error"] = (f"no sample could be scored ({len(group) - len(used)} failed)"
+                                if not used else "no value")
             continue
         if not used:
             raise ValueError(f"{where}: the score row has value {row['value']!r} but no sample "

@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     out = run.add_argument_group("output")
     out.add_argument("--output-dir", default="results", help="parent folder of run folders (default: results)")
     out.add_argument("--run-name", help="run folder name (default: MODEL-TIMESTAMP)")
+    out.add_argument("--seed", type=int, default=0, help="seed of the bootstrap confidence intervals")
     out.add_argument("--cache-dir", help="response store folder, shared by runs (default: "
                                          "$MELLA_CACHE_DIR, else ~/.cache/mella-eval)")
     out.add_argument("--no-cache", action="store_true",
@@ -115,9 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.set_defaults(func=cmd_tasks)
 
     # Each of these modules imports only light code at the top: --help stays fast.
-    from mella_eval import report
+    from mella_eval import compare, leaderboard, report
 
+    leaderboard.register(sub)
     report.register(sub)
+    compare.register(sub)
     return parser
 
 

@@ -36,6 +36,7 @@ class RunConfig:
     model_args: dict = field(default_factory=dict)
     include_paths: list[Path] = field(default_factory=list)
     max_new_tokens: int | None = None  # overrides every task's generation.max_new_tokens
+    seed: int = 0  # bootstrap resampling (generation seeds are per task)
     # vllm engine
     tensor_parallel_size: int = 1
     data_parallel_size: int = 1
@@ -83,6 +84,7 @@ class RunConfig:
             model_args=parse_model_args(args.model_args),
             include_paths=[Path(p) for p in args.include_path or []],
             max_new_tokens=args.max_new_tokens,
+            seed=args.seed,
             tensor_parallel_size=args.tensor_parallel_size,
             data_parallel_size=args.data_parallel_size,
             gpu_memory_utilization=args.gpu_memory_utilization,

@@ -12,8 +12,10 @@ from mella_eval.build import build_requests
 from mella_eval.config import RunConfig
 from mella_eval.data import load_samples
 from mella_eval.errors import MellaError
+from mella_eval.metrics.registry import METRICS
 from mella_eval.records import make_records
 from mella_eval.results import SCHEMA_VERSION, git_commit, package_versions, write_run
+from mella_eval.aggregate import add_confidence_intervals
 from mella_eval.guards import annotate_guards, guard_counts
 from mella_eval.score import MACRO_RULE, add_sample_metrics, macro_means, score_records
 from mella_eval.tasks import TaskRegistry
@@ -70,6 +72,9 @@ def run(config: RunConfig) -> RunOutcome:
     judge = _judge(config, tasks, records, samples_by_task) if any(t.judge for t in tasks) else None
     t_score = time.monotonic()
     scores = score_records(tasks, records)
+    macro = macro_means(scores)
+    bootstrap = add_confidence_intervals(scores, records, {m: spec.kind for m, spec in METRICS.items()},
+                                         seed=config.seed, macro=macro)
     finished = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     run_name = config.resolved_run_name()
     results = {
@@ -102,7 +107,8 @@ def run(config: RunConfig) -> RunOutcome:
                            "dataset": t.dataset.describe() if config.data_dir is None else str(config.data_dir),
                            "metrics": list(t.metrics), "judge": t.judge} for t in tasks},
         "scores": scores,
-        "macro": {"rule": MACRO_RULE, "scores": macro_means(scores)},
+        "macro": {"rule": MACRO_RULE, "scores": macro},
+        "bootstrap": bootstrap,
         # Output-language and prompt-injection checks on every prediction, per (task, lang).
         "diagnostics": guard_counts(records),
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from statistics import fmean
 
-from mella_eval.metrics.corpus import corpus_score
+from mella_eval.metrics.resample import corpus_statistics
 from mella_eval.metrics.registry import METRICS
 from mella_eval.tasks import Task
 
@@ -51,9 +51,11 @@ def _score_row(task: str, lang: str, metric: str, records: list[dict]) -> dict:
         ok = [r for r in records if r["status"] == "ok" and r["prediction"] is not None]
         row.update(n=len(ok), failed=len(records) - len(ok))
         if ok:
-            result = corpus_score(metric, lang, [r["prediction"] for r in ok],
-                                  [r["references"] for r in ok])
-            row.update(value=result.value, signature=result.signature)
+            # Per-sentence statistics, summed: the same number as sacrebleu's corpus score, and
+            # the bootstrap (aggregate.py) resamples the same extraction instead of redoing it.
+            stats = corpus_statistics(metric, lang, [r["prediction"] for r in ok],
+                                      [r["references"] for r in ok])
+            row.update(value=stats.score(), signature=stats.signature)
     else:
         values = [r["metrics"][metric] for r in records if metric in r["metrics"]]
         row.update(n=len(values), failed=len(records) - len(values))

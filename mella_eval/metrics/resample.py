@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from mella_eval.metrics.text import nfc
@@ -31,7 +32,7 @@ class CorpusStatistics:
 
     metric: str
     lang: str
-    rows: list[list[int]]  # one row per sentence, in sacrebleu's layout for the metric
+    rows: tuple[tuple[int, ...], ...]  # one row per sentence, sacrebleu's layout for the metric
     scorer: Any  # the sacrebleu metric object that extracted them (knows the final formula)
     signature: str
 
@@ -40,7 +41,7 @@ class CorpusStatistics:
 
     def score(self) -> float:
         """The corpus value, bit-identical to `corpus_score` on the same inputs."""
-        return float(self.scorer._aggregate_and_compute(self.rows).score)
+        return float(self.scorer._aggregate_and_compute([list(row) for row in self.rows]).score)
 
     def resampled_scores(self, counts) -> "np.ndarray":  # noqa: F821
         """Scores of the resamples given by `counts` (shape (B, n): times sentence i is drawn
@@ -54,7 +55,7 @@ class CorpusStatistics:
         return np.array([float(compute(row).score) for row in sums.tolist()], dtype=np.float64)
 
 
-def reference_streams(references: list[list[str]]) -> list[list[str | None]]:
+def reference_streams(references) -> list[list[str | None]]:
     """Per-hypothesis reference lists -> sacrebleu reference streams, NFC, None-padded."""
     width = max(len(r) for r in references)
     return [[nfc(r[k]) if k < len(r) else None for r in references] for k in range(width)]
@@ -62,17 +63,27 @@ def reference_streams(references: list[list[str]]) -> list[list[str | None]]:
 
 def corpus_statistics(metric: str, lang: str, hypotheses: list[str],
                       references: list[list[str]]) -> CorpusStatistics:
-    """Extract the statistics once; `references[i]` are the references of hypothesis i."""
-    from mella_eval.metrics.corpus import _metric
+    """Extract the statistics once; `references[i]` are the references of hypothesis i.
 
+    Extraction costs as much as scoring the corpus; the last few results are kept (keyed by the
+    full inputs), so scoring a run with `corpus_statistics(...).score()` and then computing its
+    intervals extracts each corpus once."""
     if not hypotheses:
         raise ValueError("corpus_statistics needs at least one hypothesis")
     if len(hypotheses) != len(references):
         raise ValueError("one reference list per hypothesis expected")
+    return _statistics(metric, lang, tuple(hypotheses), tuple(tuple(r) for r in references))
+
+
+@lru_cache(maxsize=32)
+def _statistics(metric: str, lang: str, hypotheses: tuple[str, ...],
+                references: tuple[tuple[str, ...], ...]) -> CorpusStatistics:
+    from mella_eval.metrics.corpus import _metric
+
     scorer = _metric(metric, lang)
     hyps = [nfc(h) for h in hypotheses]
     rows = scorer._extract_corpus_statistics(hyps, reference_streams(references))
-    rows = [[int(x) for x in row] for row in rows]
+    rows = tuple(tuple(int(x) for x in row) for row in rows)
     return CorpusStatistics(metric, lang, rows, scorer, str(scorer.get_signature()))
 
 

@@ -1,0 +1,258 @@
+"""`mella-eval compare`: the regression gate on real run folders (exit 0 / 1 / 2, JUnit XML)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from mella_eval import compare
+from mella_eval.cli import build_parser
+from mella_eval.cli import main as cli_main
+from mella_eval.errors import MellaError
+from mella_eval.results import read_results, read_samples, write_run
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_ROWS = [json.loads(line) for line in
+               (REPO / "tasks/data/mella_sample/samples.jsonl").read_text(encoding="utf-8").splitlines()
+               if line.strip()]
+LANGS = ["ar", "cs", "hu", "ko", "ru", "sr", "th", "vi"]
+
+
+def degraded(text: str, i: int) -> str:
+    return text[: max(1, int(len(text) * (0.4 + 0.15 * (i % 4))))]
+
+
+def make_run(tmp_path_factory, name: str, predict, langs: str = "all", task: str = "linguistic",
+             extra: tuple[str, ...] = ()) -> Path:
+    """A real run folder from `mella-eval run --predictions`; reused when already made."""
+    root = tmp_path_factory.getbasetemp() / "mella-runs"
+    run_dir = root / name
+    if not (run_dir / "results.json").exists():
+        root.mkdir(exist_ok=True)
+        preds = root / f"{name}.jsonl"
+        preds.write_text("".join(json.dumps({"task": task, "lang": r["lang"], "id": r["id"],
+                                             "prediction": predict(r, i)}, ensure_ascii=False) + "\n"
+                                 for i, r in enumerate(SAMPLE_ROWS)), encoding="utf-8")
+        cli_main(["run", "--predictions", str(preds), "--langs", langs, "--output-dir", str(root),
+                  "--run-name", name, *(extra or ("--tasks", task))])
+    return run_dir
+
+
+def task_variant(tmp_path_factory, name: str, old: str, new: str) -> Path:
+    """A copy of tasks/linguistic.yaml with one line changed (a new prompt, a new name)."""
+    folder = tmp_path_factory.mktemp(name)
+    text = (REPO / "tasks" / "linguistic.yaml").read_text(encoding="utf-8")
+    assert old in text
+    (folder / "linguistic.yaml").write_text(text.replace(old, new), encoding="utf-8")
+    return folder / "linguistic.yaml"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    sample = str(REPO / "tasks" / "data" / "mella_sample")
+    th_prompt = task_variant(tmp_path_factory, "th-prompt", "  th: ", "  th: ช่วย")
+    renamed = task_variant(tmp_path_factory, "renamed", "name: linguistic", "name: linguistic_v2")
+    return {
+        "good": make_run(tmp_path_factory, "cmp-good", lambda r, i: degraded(r["references"][i % 3], i + 2)),
+        "bad": make_run(tmp_path_factory, "cmp-bad",
+                        lambda r, i: r["references"][0][: len(r["references"][0]) // 4]),
+        "best": make_run(tmp_path_factory, "cmp-best", lambda r, i: r["references"][i % 3]),
+        "thai-fails": make_run(tmp_path_factory, "cmp-thai-fails", lambda r, i: None if r["lang"] == "th"
+                               else degraded(r["references"][i % 3], i + 2)),
+        "th-vi": make_run(tmp_path_factory, "cmp-th-vi", lambda r, i: degraded(r["references"][i % 3], i + 2),
+                          langs="th,vi"),
+        "limit": make_run(tmp_path_factory, "cmp-limit", lambda r, i: degraded(r["references"][i % 3], i + 2),
+                          extra=("--tasks", "linguistic", "--limit", "6")),
+        "th-prompt": make_run(tmp_path_factory, "cmp-th-prompt",
+                              lambda r, i: degraded(r["references"][i % 3], i + 2),
+                              extra=("--tasks", str(th_prompt), "--include-path", str(th_prompt.parent),
+                                     "--data-dir", sample)),
+        "renamed": make_run(tmp_path_factory, "cmp-renamed",
+                            lambda r, i: degraded(r["references"][i % 3], i + 2),
+                            task="linguistic_v2",
+                            extra=("--tasks", str(renamed), "--include-path", str(renamed.parent),
+                                   "--data-dir", sample)),
+    }
+
+
+def _wired() -> bool:
+    try:
+        build_parser().parse_args(["compare", "a", "b"])
+    except SystemExit:
+        return False
+    return True
+
+
+def _parser() -> argparse.ArgumentParser:
+    if _wired():
+        return build_parser()
+    parser = argparse.ArgumentParser(prog="mella-eval")
+    compare.register(parser.add_subparsers(dest="command"))
+    return parser
+
+
+def run_compare(baseline: Path, candidate: Path, *extra: str) -> int:
+    return compare.main(_parser().parse_args(["compare", str(baseline), str(candidate),
+                                              "--n-boot", "300", *extra]))
+
+
+def junit(path: Path) -> ET.Element:
+    root = ET.parse(path).getroot()
+    assert root.tag == "testsuites"
+    return root.find("testsuite")
+
+
+def test_identical_runs_pass(runs, tmp_path, capsys):
+    xml = tmp_path / "same.xml"
+    assert run_compare(runs["good"], runs["good"], "--junit-xml", str(xml)) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"\n0 of \d+ regressed", out) and "REGRESSED" not in out
+    suite = junit(xml)
+    n_cases = 8 * len(read_results(runs["good"])["tasks"]["linguistic"]["metrics"])
+    assert suite.get("tests") == str(n_cases) and suite.get("failures") == "0"
+    assert len(suite.findall("testcase")) == n_cases and not suite.findall("testcase/failure")
+
+
+def test_degraded_candidate_fails_the_gate(runs, tmp_path, capsys):
+    xml = tmp_path / "bad.xml"
+    assert run_compare(runs["good"], runs["bad"], "--junit-xml", str(xml)) == 1
+    assert "REGRESSED" in capsys.readouterr().out
+    suite = junit(xml)
+    failed = {(c.get("classname"), c.get("name")) for c in suite.findall("testcase")
+              if c.find("failure") is not None}
+    corpus = {(f"linguistic.{lang}", m) for lang in LANGS for m in ("bleu", "chrf", "chrf++")}
+    assert corpus <= failed  # every corpus metric of every language
+    assert suite.get("failures") == str(len(failed))
+    th_bleu = suite.find("testcase[@classname='linguistic.th'][@name='bleu']/failure")
+    assert th_bleu.get("type") == "regression" and th_bleu.get("message").startswith("worse by ")
+
+
+def test_improved_candidate_passes(runs, capsys):
+    assert run_compare(runs["good"], runs["best"]) == 0
+    assert "improved" in capsys.readouterr().out
+
+
+def test_max_drop_tolerates_and_is_per_metric(runs, capsys):
+    # Drops below 100 points are tolerated for every metric ...
+    assert run_compare(runs["good"], runs["bad"], "--max-drop", "100") == 0
+    assert "worse, within --max-drop" in capsys.readouterr().out
+    # ... unless a metric has its own, stricter limit.
+    assert run_compare(runs["good"], runs["bad"], "--max-drop", "100", "--max-drop", "chrf=1") == 1
+    assert re.search(r"\n8 of \d+ regressed", capsys.readouterr().out)
+    with pytest.raises(MellaError, match="expected a number or METRIC=NUMBER"):
+        run_compare(runs["good"], runs["bad"], "--max-drop", "chrf=lots")
+
+
+def test_failed_samples_count_as_empty_predictions(runs, capsys):
+    """A candidate whose Thai generations all failed must not pass by dropping them."""
+    baseline, candidate = compare.load_run(runs["good"]), compare.load_run(runs["thai-fails"])
+    rows = compare.compare_runs(baseline, candidate, 1.0, n_boot=300)
+    regressed = {(c.lang, c.metric) for c in rows if c.regressed}
+    assert {("th", "bleu"), ("th", "chrf"), ("th", "chrf++")} <= regressed
+    assert all(lang == "th" for lang, _ in regressed)
+    th = next(c for c in rows if (c.lang, c.metric) == ("th", "chrf"))
+    assert th.candidate == 0.0 and th.failed_candidate == 8 and th.n == 8
+    assert run_compare(runs["good"], runs["thai-fails"]) == 1
+    assert "candidate 8" in capsys.readouterr().out
+
+
+def test_paired_bootstrap_is_seeded(runs):
+    baseline, candidate = compare.load_run(runs["good"]), compare.load_run(runs["best"])
+    a = compare.compare_runs(baseline, candidate, 1.0, n_boot=200, seed=3)
+    b = compare.compare_runs(baseline, candidate, 1.0, n_boot=200, seed=3)
+    c = compare.compare_runs(baseline, candidate, 1.0, n_boot=200, seed=4)
+    assert a == b and a != c
+    for row in a:
+        assert row.ci_low <= row.delta <= row.ci_high
+        assert 0 < row.p_worse <= 1 and row.p_better < 0.05
+
+
+@pytest.mark.parametrize("candidate, reason", [
+    ("th-prompt", "prompt hashes differ for 8 sample(s) of linguistic/th (e.g. id astronaut-th): "
+                  "a prompt changed; re-baseline on purpose"),
+    ("limit", "samples differ for linguistic/ar: 2 only in baseline"),
+    ("th-vi", "languages differ for task linguistic: baseline has ar, cs, hu, ko, ru, sr, th, vi, "
+              "candidate has th, vi"),
+    ("renamed", "tasks differ: baseline has linguistic, candidate has linguistic_v2"),
+])
+def test_incomparable_runs_exit_2_with_the_reason(runs, tmp_path, capsys, candidate, reason):
+    xml = tmp_path / "incomparable.xml"
+    assert run_compare(runs["good"], runs[candidate], "--junit-xml", str(xml)) == 2
+    err = capsys.readouterr().err
+    assert "runs cannot be compared" in err and reason in err
+    suite = junit(xml)
+    assert suite.get("errors") == "1" and reason in suite.find("testcase/error").text
+
+
+def test_compare_command_exit_codes(runs):
+    """Through `python -m mella_eval` once cli.py wires `compare` (until then, the same parser
+    and error handling around the module's main())."""
+    if _wired():
+        cmd = [sys.executable, "-m", "mella_eval", "compare"]
+    else:
+        cmd = [sys.executable, "-c", (
+            "import argparse, sys\n"
+            "from mella_eval import compare\n"
+            "from mella_eval.errors import MellaError\n"
+            "p = argparse.ArgumentParser(prog='mella-eval')\n"
+            "compare.register(p.add_subparsers(dest='command'))\n"
+            "a = p.parse_args(sys.argv[1:])\n"
+            "try:\n    sys.exit(a.func(a))\n"
+            "except MellaError as e:\n    print(f'mella-eval: error: {e}', file=sys.stderr); sys.exit(2)\n"),
+            "compare"]
+    expected = [(runs["good"], runs["good"], 0), (runs["good"], runs["bad"], 1),
+                (runs["good"], runs["th-prompt"], 2), (runs["good"], REPO / "no-such-run", 2)]
+    for baseline, candidate, code in expected:
+        done = subprocess.run([*cmd, str(baseline), str(candidate), "--n-boot", "200"],
+                              capture_output=True, text=True, cwd=REPO, timeout=120)
+        assert done.returncode == code, (candidate, done.stdout, done.stderr)
+
+
+def with_sample_metric(src: Path, dst: Path, metric: str, value) -> Path:
+    """A copy of run `src` whose task also reports the sample metric `metric` (value(record))."""
+    results, records = read_results(src), read_samples(src)
+    if metric not in results["tasks"]["linguistic"]["metrics"]:
+        results["tasks"]["linguistic"]["metrics"].append(metric)
+    for record in records:
+        if record["status"] == "ok":
+            record["metrics"][metric] = value(record)
+    write_run(dst, results, records)
+    return dst
+
+
+@pytest.fixture
+def error_rate(monkeypatch) -> str:
+    """A lower-is-better share metric of kind "sample", registered for the test only."""
+    from mella_eval.metrics.registry import METRICS, MetricSpec
+
+    monkeypatch.setitem(METRICS, "test_error_rate", MetricSpec("test_error_rate", "sample", (), "test"))
+    monkeypatch.setitem(compare.METRIC_SCALES, "test_error_rate", (1.0, False))
+    return "test_error_rate"
+
+
+def test_lower_is_better_metric_and_failed_samples_get_the_worst_value(runs, tmp_path, error_rate):
+    """A rate where lower is better: a rise is the regression; a failed generation counts as 1."""
+    base = with_sample_metric(runs["good"], tmp_path / "base", error_rate, lambda r: 0.0)
+    worse = with_sample_metric(runs["good"], tmp_path / "worse", error_rate,
+                               lambda r: 1.0 if r["lang"] == "vi" else 0.0)
+    rows = {(c.lang, c.metric): c for c in compare.compare_runs(
+        compare.load_run(base), compare.load_run(worse), 1.0, n_boot=200)}
+    vi = rows[("vi", error_rate)]
+    assert vi.delta == 1.0 and vi.regressed and vi.p_worse < 0.05
+    assert not rows[("ar", error_rate)].regressed
+    # Back the other way, the fall is an improvement.
+    back = {(c.lang, c.metric): c for c in compare.compare_runs(
+        compare.load_run(worse), compare.load_run(base), 1.0, n_boot=200)}
+    assert back[("vi", error_rate)].verdict == "improved"
+    # Thai generations failed in the candidate: no value there, yet a rate of 1 in the pairing.
+    fails = with_sample_metric(runs["thai-fails"], tmp_path / "fails", error_rate, lambda r: 0.0)
+    th = {(c.lang, c.metric): c for c in compare.compare_runs(
+        compare.load_run(base), compare.load_run(fails), 1.0, n_boot=200)}[("th", error_rate)]
+    assert th.candidate == 1.0 and th.regressed

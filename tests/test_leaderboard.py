@@ -1,0 +1,200 @@
+"""`mella-eval export`: several real runs of different "models" merged into one table."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mella_eval import leaderboard
+from mella_eval.cli import build_parser
+from mella_eval.cli import main as cli_main
+from mella_eval.errors import MellaError
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_ROWS = [json.loads(line) for line in
+               (REPO / "tasks/data/mella_sample/samples.jsonl").read_text(encoding="utf-8").splitlines()
+               if line.strip()]
+LANGS = ["ar", "cs", "hu", "ko", "ru", "sr", "th", "vi"]
+
+
+def expected_columns(metrics: list[str]) -> list[str]:
+    return (["model", "run"] + [f"linguistic/macro/{m}" for m in metrics] + ["linguistic/n"]
+            + [f"linguistic/{lang}/{m}" for lang in LANGS for m in metrics])
+
+
+def make_run(tmp_path_factory, name: str, predict, langs: str = "all") -> Path:
+    """A real run folder from `mella-eval run --predictions`; the model label is `name`."""
+    root = tmp_path_factory.getbasetemp() / "mella-runs"
+    run_dir = root / name
+    if not (run_dir / "results.json").exists():
+        root.mkdir(exist_ok=True)
+        preds = root / f"{name}.jsonl"
+        preds.write_text("".join(json.dumps({"task": "linguistic", "lang": r["lang"], "id": r["id"],
+                                             "prediction": predict(r, i)}, ensure_ascii=False) + "\n"
+                                 for i, r in enumerate(SAMPLE_ROWS)), encoding="utf-8")
+        cli_main(["run", "--predictions", str(preds), "--tasks", "linguistic", "--langs", langs,
+                  "--output-dir", str(root), "--run-name", name])
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory) -> Path:
+    """A folder of three runs: a perfect model, a truncating one, and one run on th,vi only."""
+    root = tmp_path_factory.mktemp("board")
+    for name, predict, langs in [
+        ("model-a", lambda r, i: r["references"][0], "all"),
+        ("model-b", lambda r, i: r["references"][0][: len(r["references"][0]) // 2], "all"),
+        ("model-c", lambda r, i: r["references"][1][: 2 * len(r["references"][1]) // 3], "th,vi"),
+    ]:
+        run = make_run(tmp_path_factory, name, predict, langs)
+        (root / name).symlink_to(run, target_is_directory=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def columns(board) -> list[str]:
+    """The expected header: metrics in the task's order (results.json tasks.linguistic.metrics)."""
+    metrics = json.loads((board / "model-a" / "results.json").read_text())["tasks"]["linguistic"]["metrics"]
+    assert metrics[:3] == ["bleu", "chrf", "chrf++"]
+    return expected_columns(metrics)
+
+
+def export(*argv: str) -> int:
+    """`mella-eval export ...` through the real parser (cli.py's, once the lead wires it)."""
+    return leaderboard.main(_parser().parse_args(["export", *argv]))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = build_parser()
+    if not _wired():
+        parser = argparse.ArgumentParser(prog="mella-eval")
+        leaderboard.register(parser.add_subparsers(dest="command"))
+    return parser
+
+
+def _wired() -> bool:
+    try:
+        build_parser().parse_args(["export", "x"])
+    except SystemExit:
+        return False
+    return True
+
+
+def read_csv(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_csv_columns_order_and_cells(board, tmp_path, columns):
+    out = tmp_path / "board.csv"
+    assert export(str(board / "model-a"), str(board / "model-b"), str(board / "model-c"),
+                  "--format", "csv", "-o", str(out)) == 0
+    header = out.read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert header == columns
+    rows = read_csv(out)
+    assert [r["model"] for r in rows] == ["model-a", "model-b", "model-c"]
+    a, b, c = rows
+    assert a["linguistic/th/bleu"] == "100.00" and a["linguistic/macro/chrf"] == "100.00"
+    assert a["linguistic/n"] == "64" and c["linguistic/n"] == "16"
+    # Rounded to 2 decimals, and the macro cell is the mean of the language cells.
+    assert all(len(b[col].split(".")[1]) == 2 for col in columns[2:5])
+    langs = [float(b[f"linguistic/{lang}/chrf"]) for lang in LANGS]
+    assert abs(float(b["linguistic/macro/chrf"]) - sum(langs) / 8) < 0.01
+    # model-c ran th and vi only: other languages are empty cells, and so is its macro (a mean
+    # over two languages would rank as if it were the mean over eight).
+    assert c["linguistic/ar/bleu"] == "" and c["linguistic/th/bleu"] != ""
+    assert c["linguistic/macro/bleu"] == ""
+
+
+def test_folder_of_runs_and_sort_by(board, tmp_path, capsys):
+    out = tmp_path / "sorted.csv"
+    assert export(str(board), "--sort-by", "linguistic/th/chrf", "-o", str(out)) == 0
+    rows = read_csv(out)
+    values = [float(r["linguistic/th/chrf"]) for r in rows]
+    assert values == sorted(values, reverse=True) and rows[0]["model"] == "model-a"
+    # Descending with empty cells last.
+    assert export(str(board), "--sort-by", "linguistic/macro/bleu", "-o", str(out)) == 0
+    assert [r["model"] for r in read_csv(out)] == ["model-a", "model-b", "model-c"]
+    assert "model-c: its linguistic macro means cover th, vi only" in capsys.readouterr().err
+
+
+def test_markdown(board, capsys, columns):
+    assert export(str(board / "model-b"), str(board / "model-c"), "--format", "md") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "| " + " | ".join(columns) + " |"
+    assert lines[1].startswith("| --- | --- | ---: |")
+    assert len(lines) == 4
+    cells = [c.strip() for c in lines[3].strip("|").split("|")]
+    assert len(cells) == len(columns) and cells[:2] == ["model-c", "model-c"]
+    assert cells[columns.index("linguistic/ar/bleu")] == ""
+
+
+def test_markdown_from_output_suffix(board, tmp_path):
+    out = tmp_path / "board.md"
+    assert export(str(board / "model-a"), "-o", str(out)) == 0
+    assert out.read_text(encoding="utf-8").startswith("| model | run |")
+
+
+def test_unknown_sort_column_and_bad_folder(board, tmp_path):
+    with pytest.raises(MellaError, match=r"--sort-by 'linguistic/xx/bleu' is not a column; valid "
+                                         r"columns include linguistic/macro/bleu"):
+        export(str(board), "--sort-by", "linguistic/xx/bleu")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(MellaError, match="not a run folder"):
+        export(str(tmp_path / "empty"))
+
+
+def test_run_with_failed_language_has_empty_cells_and_says_why(tmp_path_factory, tmp_path, capsys):
+    run = make_run(tmp_path_factory, "thai-fails-lb", lambda r, i: None if r["lang"] == "th"
+                   else r["references"][0])
+    out = tmp_path / "f.csv"
+    assert export(str(run), "-o", str(out)) == 0
+    row = read_csv(out)[0]
+    assert row["linguistic/th/bleu"] == "" and row["linguistic/macro/bleu"] == ""
+    assert row["linguistic/vi/bleu"] == "100.00"
+    err = capsys.readouterr().err
+    assert "linguistic/th/bleu has no value (no sample could be scored (8 failed))" in err
+
+
+# Until cli.py wires `export`, the same parser and error handling around the module's main().
+FALLBACK = """import argparse, sys
+from mella_eval import leaderboard
+from mella_eval.errors import MellaError
+parser = argparse.ArgumentParser(prog="mella-eval")
+leaderboard.register(parser.add_subparsers(dest="command"))
+args = parser.parse_args(sys.argv[1:])
+try:
+    sys.exit(args.func(args))
+except MellaError as e:
+    print(f"mella-eval: error: {e}", file=sys.stderr)
+    sys.exit(2)
+"""
+
+
+def mella_eval_cmd() -> list[str]:
+    return [sys.executable, "-m", "mella_eval"] if _wired() else [sys.executable, "-c", FALLBACK]
+
+
+def test_export_command_exit_codes(board, tmp_path, columns):
+    """Through `python -m mella_eval` once cli.py wires `export` (until then, FALLBACK)."""
+    out = tmp_path / "cli.csv"
+    ok = subprocess.run([*mella_eval_cmd(), "export", str(board), "-o", str(out)],
+                        capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert out.read_text(encoding="utf-8").splitlines()[0].split(",") == columns
+    bad = subprocess.run([*mella_eval_cmd(), "export", str(board), "--sort-by", "nope"],
+                         capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert bad.returncode == 2 and "is not a column" in bad.stderr
+
+
+def test_csv_is_plain_utf8(board, columns):
+    frame = leaderboard.leaderboard_frame([json.loads((board / "model-a" / "results.json").read_text())])
+    text = leaderboard.to_csv(frame)
+    assert list(csv.reader(io.StringIO(text)))[0] == columns
