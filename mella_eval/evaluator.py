@@ -61,7 +61,7 @@ def run(config: RunConfig) -> RunOutcome:
         raise MellaError(f"task(s) {names} need a judge: pass --judge-model "
                          "(a served name with --judge-base-url, or a local model for in-process vLLM)")
     t_generate = time.monotonic()
-    completions, identity, request_counts = _generate(config, requests)
+    completions, identity, request_counts, execution = _generate(config, requests)
 
     by_key = {r.key: r for r in requests}
     records = [rec for task in tasks
@@ -86,13 +86,6 @@ def run(config: RunConfig) -> RunOutcome:
             "model_identity": identity,
             "tasks": [t.name for t in tasks],
             "langs": config.langs,
-            "started_at": config.started_at,
-            "finished_at": finished,
-            "duration_s": round(time.monotonic() - t0, 3),
-            "phase_seconds": {"load": round(t_generate - t0, 3),
-                              "generate": round(t_judge - t_generate, 3),
-                              "judge": round(t_score - t_judge, 3),
-                              "score": round(time.monotonic() - t_score, 3)},
             "versions": package_versions(),
             "git_commit": git_commit(),
             "config": config.as_record(),
@@ -101,6 +94,17 @@ def run(config: RunConfig) -> RunOutcome:
                 "ok": sum(r["status"] == "ok" for r in records),
                 "error": sum(r["status"] != "ok" for r in records),
                 **request_counts,
+            },
+            # Everything that legitimately differs between two runs of the same command.
+            "execution": {
+                "started_at": config.started_at,
+                "finished_at": finished,
+                "duration_s": round(time.monotonic() - t0, 3),
+                "phase_seconds": {"load": round(t_generate - t0, 3),
+                                  "generate": round(t_judge - t_generate, 3),
+                                  "judge": round(t_score - t_judge, 3),
+                                  "score": round(time.monotonic() - t_score, 3)},
+                **execution,
             },
         },
         "tasks": {t.name: {"version": t.version, "file": t.file.name, "sha256": t.content_hash,
@@ -114,6 +118,7 @@ def run(config: RunConfig) -> RunOutcome:
     }
     if judge is not None:
         results["judge"] = judge.as_dict(config.max_judge_failure_rate)
+        results["run"]["execution"]["judge_requests"] = judge.requests
     run_dir = config.output_dir / run_name
     write_run(run_dir, results, records)
     write_thumbnails(run_dir, [s for samples in samples_by_task.values() for s in samples])
@@ -134,9 +139,9 @@ def _judge(config: RunConfig, tasks, records, samples_by_task):
         store.close()
 
 
-def _generate(config: RunConfig, requests) -> tuple[dict, dict, dict]:
+def _generate(config: RunConfig, requests) -> tuple[dict, dict, dict, dict]:
     """Completions for every request (from a predictions file, the store or a backend), the
-    identity of what produced them, and request counts for results.json."""
+    identity of what produced them, counts for results.json, and execution facts (reused/new)."""
     if config.predictions is not None:
         from mella_eval.predictions import completions_from_predictions
 
@@ -144,7 +149,7 @@ def _generate(config: RunConfig, requests) -> tuple[dict, dict, dict]:
         if unmatched:
             log.warning("%d prediction(s) in %s match no requested sample", unmatched, config.predictions)
         identity = {"backend": "predictions", "predictions_file": str(config.predictions)}
-        return completions, identity, {"unmatched_predictions": unmatched}
+        return completions, identity, {"unmatched_predictions": unmatched}, {}
 
     from mella_eval.backends import create_backend
     from mella_eval.generate import generate_all
@@ -160,4 +165,4 @@ def _generate(config: RunConfig, requests) -> tuple[dict, dict, dict]:
         store.close()
     log.info("generation: %d reused from the response store, %d new (%d failed)",
              stats.reused, stats.new, stats.failed)
-    return completions, identity, {"requests": stats.as_dict()}
+    return completions, identity, {}, {"requests": stats.as_dict()}

@@ -47,8 +47,7 @@ class JudgeOutcome:
         return self.failed / self.judged if self.judged else 0.0
 
     def as_dict(self, max_failure_rate: float) -> dict:
-        return {"identity": self.identity, "rubrics": self.rubrics, "requests": self.requests,
-                "usage": self.usage, "counts": self.counts, "judged": self.judged,
+        return {"identity": self.identity, "rubrics": self.rubrics, "usage": self.usage, "counts": self.counts, "judged": self.judged,
                 "failed": self.failed, "failure_rate": round(self.failure_rate, 6),
                 "max_failure_rate": max_failure_rate}
 
@@ -114,8 +113,6 @@ def run_judge(tasks: list[Task], records: list[dict], samples: dict[tuple, Sampl
         completions, stats = generate_all(backend, requests, store, kind="judgement", keys=keys,
                                           desc="judge", reject=reject)
         outcome.requests = stats.as_dict()
-        if stats.new:
-            outcome.identity = backend.identity()
     finally:
         backend.close()
 

@@ -270,6 +270,7 @@ def _failure(record: dict) -> tuple[str, str] | None:
 def _header(run: Run) -> str:
     info = run.results["run"]
     counts = info.get("counts") or {}
+    execution = info.get("execution") or info  # older results kept these at the top of "run"
     tasks = "".join(
         f"<span class=chip>{_e(name)} <span class=muted>v{_e(t.get('version'))} · "
         f"{_e(str(t.get('sha256') or '')[:12])}</span></span> "
@@ -286,8 +287,8 @@ def _header(run: Run) -> str:
         ("backend", f"{_e(info.get('backend'))} {identity}"),
         ("tasks", tasks),
         ("languages", " ".join(f"<span class=chip>{_e(code)}</span>" for code in run.langs)),
-        ("date", f"{_e(info.get('started_at'))} → {_e(info.get('finished_at'))}"
-                 f" <span class=muted>({_e(info.get('duration_s'))} s)</span>"),
+        ("date", f"{_e(execution.get('started_at'))} → {_e(execution.get('finished_at'))}"
+                 f" <span class=muted>({_e(execution.get('duration_s'))} s)</span>"),
         ("samples", f"{_e(counts.get('samples', len(run.records)))} · "
                     f"<span class='badge ok'>{_e(ok)} ok</span> "
                     f"<span class='badge {'bad' if errors else 'ok'}'>{_e(errors)} error</span>"

@@ -47,7 +47,7 @@ def test_valid_judgements_become_scores(tmp_path, sample_rows):
     preds = write_predictions(tmp_path / "p.jsonl", sample_rows)
     with FaultServer(default=reply_json(GOOD, usage={"prompt_tokens": 100, "completion_tokens": 20})) as server:
         code, results, records = run(tmp_path, preds, server)
-        sent = server.chat_requests()
+        sent = server.requests
     assert code == 0
     assert len(sent) == len(sample_rows)
     body = sent[0].body
@@ -108,10 +108,10 @@ def test_failure_rate_over_the_limit_exits_nonzero_and_rerun_retries_only_failur
         code, results, _ = run(tmp_path, preds, server, "--max-judge-failure-rate", "0.0")
         assert code == 1 and results["judge"]["failed"] == 1
         assert "judgements failed" in capsys.readouterr().err
-        before = len(server.chat_requests())
+        before = len(server.requests)
         code, results, records = run(tmp_path, preds, server, "--max-judge-failure-rate", "0.0")
-        assert len(server.chat_requests()) - before == 1  # only the failed one is asked again
-    assert code == 0 and results["judge"]["requests"] == {"reused": len(sample_rows) - 1, "new": 1, "failed": 0}
+        assert len(server.requests) - before == 1  # only the failed one is asked again
+    assert code == 0 and results["run"]["execution"]["judge_requests"] == {"reused": len(sample_rows) - 1, "new": 1, "failed": 0}
 
 
 def test_wrong_language_zero_skips_the_judge_and_flag_judges(tmp_path, sample_rows):
@@ -120,7 +120,7 @@ def test_wrong_language_zero_skips_the_judge_and_flag_judges(tmp_path, sample_ro
     preds = write_predictions(tmp_path / "p.jsonl", sample_rows, {th["id"]: english})
     with FaultServer(default=reply_json(GOOD)) as server:
         code, results, records = run(tmp_path, preds, server)
-        judged_texts = [r.text for r in server.chat_requests()]
+        judged_texts = [r.text for r in server.requests]
     rec = records[th["id"]]
     assert rec["wrong_language"] is True and rec["detected_lang"] == "en"
     assert rec["judge"]["scores"] == {"thickness": 0, "faithfulness": 0, "fluency": 0}
@@ -133,7 +133,7 @@ def test_wrong_language_zero_skips_the_judge_and_flag_judges(tmp_path, sample_ro
         run_dir = tmp_path / "flag"
         run_dir.mkdir()
         code, results, records = run(run_dir, preds, server, "--wrong-language", "flag")
-        assert any(english in r.text for r in server.chat_requests())
+        assert any(english in r.text for r in server.requests)
     assert records[th["id"]]["wrong_language"] is True and records[th["id"]]["judge"]["scores"]["thickness"] == 4
 
 
@@ -147,7 +147,7 @@ def test_injection_attempts_are_flagged_and_delimited(tmp_path, sample_rows):
     preds = write_predictions(tmp_path / "p.jsonl", sample_rows, attacks)
     with FaultServer(default=reply_json(GOOD)) as server:
         code, results, records = run(tmp_path, preds, server)
-        texts = [r.text for r in server.chat_requests()]
+        texts = [r.text for r in server.requests]
     assert records[ru["id"]]["injection_suspected"] and records[ar["id"]]["injection_suspected"]
     clean = [r for rid, r in records.items() if rid not in attacks]
     assert not any(r["injection_suspected"] for r in clean)

@@ -150,7 +150,7 @@ def test_header_names_the_run(report, run_dir):
     results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
     header = report.split("</header>", 1)[0]
     for text in ["<b>preds</b>", "predictions", "54 ok", "10 error", "sacrebleu",
-                 results["run"]["started_at"]]:
+                 results["run"]["execution"]["started_at"]]:
         assert text in header
 
 

@@ -49,11 +49,40 @@ class Backend(Protocol):
 
 
 def local_model_identity(model: str) -> dict:
-    """{"model": path or hub id, "weights": fingerprint} for a model loaded from disk or a hub.
+    """{"model", "weights", "chat_template_sha256"} for a model loaded from disk or a hub,
+    computed from its files without loading it.
 
     The fingerprint (weights, config, tokenizer and chat template files) makes a retrained
     checkpoint at the same path a different model for the response store.
     """
     from mella_eval.fingerprint import model_fingerprint
 
-    return {"model": model, "weights": model_fingerprint(model)}
+    return {"model": model, "weights": model_fingerprint(model),
+            "chat_template_sha256": chat_template_sha256(model)}
+
+
+def chat_template_sha256(model: str) -> str | None:
+    """sha256 of the chat template a local model folder ships, found where transformers looks:
+    chat_template.jinja, chat_template.json, then processor/tokenizer config. None if none."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    folder = Path(model).expanduser()
+    if not folder.is_dir():
+        return None
+    template = None
+    if (folder / "chat_template.jinja").is_file():
+        template = (folder / "chat_template.jinja").read_text(encoding="utf-8")
+    else:
+        for name in ("chat_template.json", "processor_config.json", "tokenizer_config.json"):
+            path = folder / name
+            if path.is_file():
+                try:
+                    value = json.loads(path.read_text(encoding="utf-8")).get("chat_template")
+                except (ValueError, AttributeError):
+                    value = None
+                if value:
+                    template = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+                    break
+    return hashlib.sha256(template.encode("utf-8")).hexdigest() if template else None

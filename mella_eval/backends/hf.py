@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 
@@ -63,16 +62,7 @@ class HFBackend:
                 "dtype": _dtype_name(self.dtype), "model_args": self.model_args}
 
     def identity(self) -> dict:
-        if self.model is None:
-            return self.cache_identity()
-        template = getattr(self.processor, "chat_template", None) or getattr(self.tokenizer, "chat_template", None) or ""
-        return {
-            "backend": self.name,
-            "model": self.model_name,
-            "dtype": _dtype_name(self.dtype),
-            "device": str(self.model.device),
-            "chat_template_sha256": hashlib.sha256(str(template).encode("utf-8")).hexdigest(),
-        }
+        return {**self.cache_identity(), "device": self.device}
 
     def generate(self, requests: list[GenerationRequest],
                  on_result: ResultCallback | None = None) -> list[Completion]:

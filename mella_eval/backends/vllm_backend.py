@@ -8,7 +8,6 @@ still running; `chunk_size=0` sends all requests in a single call.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
 from mella_eval.backends.base import Completion, ResultCallback, local_model_identity
@@ -42,7 +41,6 @@ class VLLMBackend:
             self.engine_args["max_model_len"] = max_model_len
         self.engine_args.update(model_args or {})
         self.llm = None  # started on first use, when the number of images per prompt is known
-        self._chat_template_sha256 = None
 
     @classmethod
     def from_config(cls, config) -> "VLLMBackend":
@@ -82,15 +80,6 @@ class VLLMBackend:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise MellaError(f"cannot start vLLM for {self.model_name!r}: {first}") from None
         self.engine_args = args
-        template = getattr(self.llm.get_tokenizer(), "chat_template", None) or ""
-        try:
-            from transformers import AutoProcessor
-
-            template = getattr(AutoProcessor.from_pretrained(
-                self.model_name, trust_remote_code=args["trust_remote_code"]), "chat_template", None) or template
-        except Exception:  # the tokenizer's template is what vLLM used then
-            pass
-        self._chat_template_sha256 = hashlib.sha256(str(template).encode("utf-8")).hexdigest()
 
     def cache_identity(self) -> dict:
         import torch
@@ -102,15 +91,7 @@ class VLLMBackend:
                 "max_model_len": self.engine_args.get("max_model_len"), "model_args": self.model_args}
 
     def identity(self) -> dict:
-        if self.llm is None:
-            return self.cache_identity()
-        args = {k: v for k, v in self.engine_args.items() if k not in ("model",)}
-        return {
-            "backend": self.name,
-            "model": self.model_name,
-            "engine_args": {k: args[k] for k in sorted(args)},
-            "chat_template_sha256": self._chat_template_sha256,
-        }
+        return self.cache_identity()
 
     def generate(self, requests: list[GenerationRequest],
                  on_result: ResultCallback | None = None) -> list[Completion]:
