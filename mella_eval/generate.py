@@ -41,6 +41,7 @@ def generate_all(backend: Backend, requests: list[GenerationRequest], store, *,
     (a judge reply that does not parse): it is then stored as an error, so the next run asks again.
     """
     def save(request: GenerationRequest, completion: Completion) -> None:
+        """Commit at once: a crash loses only requests still in flight."""
         reason = reject(request, completion) if reject and completion.status == "ok" else None
         stored = Completion.failed(reason) if reason else completion
         store.put_completions(kind, [(keys[request.key], stored)])

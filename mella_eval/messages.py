@@ -102,8 +102,12 @@ def to_hf_messages(messages) -> list[dict]:
     ]
 
 
-def to_vllm_messages(messages) -> list[dict]:
-    """vLLM `LLM.chat` format: PIL images inline as `image_pil` parts."""
+def to_vllm_messages(messages, decoded: dict | None = None) -> list[dict]:
+    """vLLM `LLM.chat` format: PIL images inline as `image_pil` parts.
+
+    `decoded` (sha256 -> PIL image), shared across the requests of one call, decodes each
+    distinct image once: datasets like MELLA show the same image in every language."""
+    decoded = {} if decoded is None else decoded
     out = []
     for m in messages:
         content = []
@@ -111,7 +115,9 @@ def to_vllm_messages(messages) -> list[dict]:
             if isinstance(p, TextPart):
                 content.append({"type": "text", "text": p.text})
             else:
-                content.append({"type": "image_pil", "image_pil": p.to_pil()})
+                if p.sha256 not in decoded:
+                    decoded[p.sha256] = p.to_pil()
+                content.append({"type": "image_pil", "image_pil": decoded[p.sha256]})
         out.append({"role": m.role, "content": content})
     return out
 

@@ -32,6 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Union
 
 
@@ -96,9 +97,18 @@ class Received:
     index: int  # arrival order, from 0
     path: str
     headers: dict[str, str]
-    body: Any  # parsed JSON; None when the body was not JSON
-    at: float  # time.monotonic() on arrival
-    wall: float  # time.time() on arrival (to compare with HTTP-dates)
+    raw: bytes = field(repr=False)
+    at: float = 0.0  # time.monotonic() on arrival
+    wall: float = 0.0  # time.time() on arrival (to compare with HTTP-dates)
+
+    @cached_property
+    def body(self) -> Any:
+        """The parsed JSON body; None when it was not JSON. Parsed on first use, so a
+        fixed-latency benchmark server spends no CPU on it."""
+        try:
+            return json.loads(self.raw)
+        except ValueError:
+            return None
 
     @property
     def messages(self) -> list[dict]:
@@ -231,13 +241,10 @@ class FaultServer:
         from aiohttp import web
 
         raw = await request.read()
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
         with self._lock:
             received = Received(index=len(self.requests), path=request.path,
-                                headers=dict(request.headers), body=body, at=time.monotonic(), wall=time.time())
+                                headers=dict(request.headers), raw=raw, at=time.monotonic(),
+                                wall=time.time())
             self.requests.append(received)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -268,7 +275,7 @@ class FaultServer:
         usage = {**usage, "total_tokens": sum(v for v in usage.values() if isinstance(v, int))}
         return {
             "id": f"chatcmpl-{received.index}", "object": "chat.completion", "created": int(time.time()),
-            "model": (received.body or {}).get("model", self.model),
+            "model": self.model,
             "choices": [{"index": 0, "finish_reason": action.finish_reason,
                          "message": {"role": "assistant", "content": text}}],
             "usage": usage,
@@ -295,7 +302,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--model", default="fault-model")
     args = parser.parse_args(argv)
-    server = FaultServer(default=reply("ok", latency=args.latency_ms / 1000), model=args.model)
+    # Fixed text and usage: the request body is never parsed (see Received.body).
+    server = FaultServer(default=reply("ok", latency=args.latency_ms / 1000,
+                                       usage={"prompt_tokens": 1, "completion_tokens": 1}),
+                         model=args.model)
     signals = {signal.SIGTERM, signal.SIGINT}
     signal.pthread_sigmask(signal.SIG_BLOCK, signals)  # before the server thread starts
     with server:

@@ -124,7 +124,8 @@ class VLLMBackend:
     def _chat(self, requests: list[GenerationRequest], params) -> list[Completion]:
         """One `LLM.chat` call; if it raises, split to isolate the request(s) that broke it."""
         try:
-            outputs = self.llm.chat([to_vllm_messages(r.messages) for r in requests], params,
+            decoded: dict = {}
+            outputs = self.llm.chat([to_vllm_messages(r.messages, decoded) for r in requests], params,
                                     use_tqdm=False)
         except Exception as e:
             if len(requests) == 1:
