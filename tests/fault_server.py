@@ -301,9 +301,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="fixed-latency OpenAI-compatible server on 127.0.0.1")
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--model", default="fault-model")
+    parser.add_argument("--reply", default="ok", help="the fixed reply text (e.g. a JSON verdict)")
     args = parser.parse_args(argv)
     # Fixed text and usage: the request body is never parsed (see Received.body).
-    server = FaultServer(default=reply("ok", latency=args.latency_ms / 1000,
+    server = FaultServer(default=reply(args.reply, latency=args.latency_ms / 1000,
                                        usage={"prompt_tokens": 1, "completion_tokens": 1}),
                          model=args.model)
     signals = {signal.SIGTERM, signal.SIGINT}
