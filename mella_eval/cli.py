@@ -95,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     judge.add_argument("--judge-tensor-parallel-size", type=int, default=1, help="GPUs of an in-process judge")
     judge.add_argument("--max-judge-failure-rate", type=float, default=0.05,
                        help="exit non-zero when more judgements than this share fail (default: 0.05)")
+    judge.add_argument("--no-judge", action="store_true",
+                       help="skip the judge: tasks report their other metrics only (e.g. keyword_acc)")
     judge.add_argument("--wrong-language", default="zero", choices=["zero", "flag"],
                        help="an answer in the wrong language: judge scores of 0 without a judge call "
                             "(zero, default) or judged normally and only flagged (flag)")

@@ -148,6 +148,9 @@ def register(subparsers) -> None:
     parser.add_argument("--n-boot", type=int, default=DEFAULT_N_BOOT,
                         help=f"bootstrap resamples (default {DEFAULT_N_BOOT})")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    parser.add_argument("--exact", action="store_true",
+                        help="also fail (exit 1) when any score differs at all, better or worse: for "
+                             "drift gates on fixed predictions (a tokenizer or metric change)")
     parser.add_argument("--junit-xml", metavar="FILE",
                         help="also write a JUnit XML report (one testcase per task/lang/metric)")
     parser.set_defaults(func=main)
@@ -203,7 +206,24 @@ def main(args) -> int:
           f"{args.n_boot} paired bootstrap resamples, seed {args.seed})")
     if args.junit_xml:
         write_junit(Path(args.junit_xml), comparisons, args)
-    return 1 if regressed else 0
+    changed = exact_differences(baseline.results, candidate.results) if getattr(args, "exact", False) else []
+    for line in changed:
+        print(f"mella-eval: error: score changed (--exact): {line}", file=sys.stderr)
+    return 1 if regressed or changed else 0
+
+
+def exact_differences(baseline: dict, candidate: dict, tolerance: float = 1e-9) -> list[str]:
+    """Every (task, lang, metric) whose value differs between two results.json, in either
+    direction: on identical predictions any difference is drift in a tokenizer or metric."""
+    def values(results):
+        return {(s["task"], s["lang"], s["metric"]): s["value"] for s in results["scores"]}
+    base, cand = values(baseline), values(candidate)
+    out = []
+    for key in sorted(set(base) | set(cand)):
+        b, c = base.get(key), cand.get(key)
+        if (b is None) != (c is None) or (b is not None and abs(b - c) > tolerance):
+            out.append(f"{'/'.join(key)}: {b} -> {c}")
+    return out
 
 
 def parse_max_drop(values: list[str] | None) -> dict[str, float]:

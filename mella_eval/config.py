@@ -51,6 +51,7 @@ class RunConfig:
     request_timeout: float = 120.0
     # the judge: configured apart from the model under test (own model, server, key variable)
     judge_model: str | None = None
+    no_judge: bool = False  # drop judge metrics instead of calling a judge
     judge_backend: str = "auto"  # openai when --judge-base-url is given, else vllm in-process
     judge_base_url: str | None = None
     judge_api_key_env: str = "MELLA_JUDGE_API_KEY"
@@ -96,6 +97,7 @@ class RunConfig:
             max_retries=args.max_retries,
             request_timeout=args.request_timeout,
             judge_model=args.judge_model,
+            no_judge=args.no_judge,
             judge_backend=args.judge_backend,
             judge_base_url=args.judge_base_url,
             judge_api_key_env=args.judge_api_key_env,

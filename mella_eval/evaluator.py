@@ -34,6 +34,8 @@ class RunOutcome:
 def run(config: RunConfig) -> RunOutcome:
     t0 = time.monotonic()
     tasks = TaskRegistry(config.include_paths).resolve(config.tasks)
+    if config.no_judge:
+        tasks = [without_judge(t) for t in tasks]
     samples_by_task = {}
     for task in tasks:
         langs = [lang for lang in config.langs if lang in task.prompts]
@@ -123,6 +125,16 @@ def run(config: RunConfig) -> RunOutcome:
     write_run(run_dir, results, records)
     write_thumbnails(run_dir, [s for samples in samples_by_task.values() for s in samples])
     return RunOutcome(run_dir, results, records)
+
+
+def without_judge(task):
+    """The task as scored without its judge: its other metrics only."""
+    if task.judge is None:
+        return task
+    metrics = tuple(m for m in task.metrics if METRICS[m].kind != "judge")
+    if not metrics:
+        raise MellaError(f"task {task.name}: --no-judge leaves no metric to report")
+    return replace(task, metrics=metrics, judge=None)
 
 
 def _judge(config: RunConfig, tasks, records, samples_by_task):
