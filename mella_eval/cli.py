@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--predictions", metavar="FILE",
                       help="score a JSONL of {task, lang, id, prediction} instead of generating")
     what.add_argument("--limit", type=int, help="at most N samples per task and language")
+    what.add_argument("--shard", metavar="i/N",
+                      help="evaluate the i-th of N deterministic slices of the samples (0-based; "
+                           "balanced across languages); combine the runs with `mella-eval merge`")
     what.add_argument("--include-path", action="append", metavar="DIR",
                       help="a trusted folder of task files (may run the Python hooks they name); repeatable")
 
@@ -118,8 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.set_defaults(func=cmd_tasks)
 
     # Each of these modules imports only light code at the top: --help stays fast.
-    from mella_eval import compare, leaderboard, report
+    from mella_eval import compare, leaderboard, merge, report
 
+    merge.register(sub)
     leaderboard.register(sub)
     report.register(sub)
     compare.register(sub)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mella_eval.errors import MellaError
 from mella_eval.languages import parse_langs
+from mella_eval.shard import parse_shard
 
 # Backends that load weights from --model (a folder or a hub id); others take a served name.
 LOCAL_MODEL_BACKENDS = ("auto", "hf", "vllm")
@@ -28,6 +29,7 @@ class RunConfig:
     use_cache: bool = True
     run_name: str | None = None
     limit: int | None = None
+    shard: tuple[int, int] | None = None  # (index, count): evaluate this 1/count of the samples
     batch_size: int = 8
     dtype: str = "auto"
     device: str | None = None
@@ -77,6 +79,7 @@ class RunConfig:
             use_cache=not args.no_cache,
             run_name=args.run_name,
             limit=args.limit,
+            shard=parse_shard(args.shard),
             batch_size=args.batch_size,
             dtype=args.dtype,
             device=args.device,

@@ -15,9 +15,9 @@ from mella_eval.errors import MellaError
 from mella_eval.metrics.registry import METRICS
 from mella_eval.records import make_records
 from mella_eval.results import SCHEMA_VERSION, git_commit, package_versions, write_run
-from mella_eval.aggregate import add_confidence_intervals
-from mella_eval.guards import annotate_guards, guard_counts
-from mella_eval.score import MACRO_RULE, add_sample_metrics, macro_means, score_records
+from mella_eval.guards import annotate_guards
+from mella_eval.score import add_sample_metrics, record_counts, summarize
+from mella_eval.shard import select_shard
 from mella_eval.tasks import TaskRegistry
 from mella_eval.thumbnails import write_thumbnails
 
@@ -37,14 +37,20 @@ def run(config: RunConfig) -> RunOutcome:
     if config.no_judge:
         tasks = [without_judge(t) for t in tasks]
     samples_by_task = {}
+    all_keys: set[tuple[str, str, str]] = set()  # before sharding: what a prediction may match
     for task in tasks:
         langs = [lang for lang in config.langs if lang in task.prompts]
         skipped = [lang for lang in config.langs if lang not in task.prompts]
         if skipped:
             log.warning("task %s has no prompt for %s: skipped", task.name, ", ".join(skipped))
         samples = load_samples(task, langs, config.data_dir, config.limit)
+        # One canonical order (language, then id), so a merged set of shards equals a whole run.
+        samples.sort(key=lambda s: (langs.index(s.lang), s.id))
+        all_keys.update((s.task, s.lang, s.id) for s in samples)
+        if config.shard is not None:
+            samples = select_shard(samples, *config.shard)
         empty = [lang for lang in langs if not any(s.lang == lang for s in samples)]
-        if empty:
+        if empty and config.shard is None:
             raise MellaError(f"task {task.name}: no samples for language(s) {', '.join(empty)} in "
                              f"{config.data_dir or task.dataset.describe()}; choose others with --langs")
         samples_by_task[task.name] = samples
@@ -63,7 +69,7 @@ def run(config: RunConfig) -> RunOutcome:
         raise MellaError(f"task(s) {names} need a judge: pass --judge-model "
                          "(a served name with --judge-base-url, or a local model for in-process vLLM)")
     t_generate = time.monotonic()
-    completions, identity, request_counts, execution = _generate(config, requests)
+    completions, identity, request_counts, execution = _generate(config, requests, all_keys)
 
     by_key = {r.key: r for r in requests}
     records = [rec for task in tasks
@@ -73,10 +79,7 @@ def run(config: RunConfig) -> RunOutcome:
     t_judge = time.monotonic()
     judge = _judge(config, tasks, records, samples_by_task) if any(t.judge for t in tasks) else None
     t_score = time.monotonic()
-    scores = score_records(tasks, records)
-    macro = macro_means(scores)
-    bootstrap = add_confidence_intervals(scores, records, {m: spec.kind for m, spec in METRICS.items()},
-                                         seed=config.seed, macro=macro)
+    summary = summarize(tasks, records, config.seed)
     finished = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     run_name = config.resolved_run_name()
     results = {
@@ -91,12 +94,7 @@ def run(config: RunConfig) -> RunOutcome:
             "versions": package_versions(),
             "git_commit": git_commit(),
             "config": config.as_record(),
-            "counts": {
-                "samples": len(records),
-                "ok": sum(r["status"] == "ok" for r in records),
-                "error": sum(r["status"] != "ok" for r in records),
-                **request_counts,
-            },
+            "counts": {**record_counts(records), **request_counts},
             # Everything that legitimately differs between two runs of the same command.
             "execution": {
                 "started_at": config.started_at,
@@ -112,11 +110,7 @@ def run(config: RunConfig) -> RunOutcome:
         "tasks": {t.name: {"version": t.version, "file": t.file.name, "sha256": t.content_hash,
                            "dataset": t.dataset.describe() if config.data_dir is None else str(config.data_dir),
                            "metrics": list(t.metrics), "judge": t.judge} for t in tasks},
-        "scores": scores,
-        "macro": {"rule": MACRO_RULE, "scores": macro},
-        "bootstrap": bootstrap,
-        # Output-language and prompt-injection checks on every prediction, per (task, lang).
-        "diagnostics": guard_counts(records),
+        **summary,
     }
     if judge is not None:
         results["judge"] = judge.as_dict(config.max_judge_failure_rate)
@@ -151,13 +145,13 @@ def _judge(config: RunConfig, tasks, records, samples_by_task):
         store.close()
 
 
-def _generate(config: RunConfig, requests) -> tuple[dict, dict, dict, dict]:
+def _generate(config: RunConfig, requests, all_keys: set) -> tuple[dict, dict, dict, dict]:
     """Completions for every request (from a predictions file, the store or a backend), the
     identity of what produced them, counts for results.json, and execution facts (reused/new)."""
     if config.predictions is not None:
         from mella_eval.predictions import completions_from_predictions
 
-        completions, unmatched = completions_from_predictions(requests, config.predictions)
+        completions, unmatched = completions_from_predictions(requests, config.predictions, all_keys)
         if unmatched:
             log.warning("%d prediction(s) in %s match no requested sample", unmatched, config.predictions)
         identity = {"backend": "predictions", "predictions_file": str(config.predictions)}

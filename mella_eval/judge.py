@@ -127,7 +127,7 @@ def run_judge(tasks: list[Task], records: list[dict], samples: dict[tuple, Sampl
             outcome.usage[name] += int(completion.usage.get(name, 0) or 0)
     outcome.judged = len(completions)
     outcome.failed = sum(1 for c in completions if targets[c][0]["judge"]["status"] != "ok")
-    outcome.counts = _counts(records, [t.name for t, _ in pairs])
+    outcome.counts = judge_counts(records, [t.name for t, _ in pairs])
     if outcome.judged:
         log.info("judge: %d judgements (%d reused, %d new), %d failed (%.1f%%)", outcome.judged,
                  outcome.requests["reused"], outcome.requests["new"], outcome.failed,
@@ -161,7 +161,7 @@ def _set_verdict(record: dict, rubric: Rubric, verdict: Verdict, raw: str | None
         record["metrics"][rubric.label_metric] = 1.0 if verdict.label == rubric.positive_label else 0.0
 
 
-def _counts(records: list[dict], task_names: list[str]) -> list[dict]:
+def judge_counts(records: list[dict], task_names: list[str]) -> list[dict]:
     out: dict[tuple[str, str], dict] = {}
     for r in records:
         if r["task"] not in task_names:

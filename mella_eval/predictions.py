@@ -39,9 +39,11 @@ def load_predictions(path: Path) -> dict[tuple[str, str, str], str | None]:
     return predictions
 
 
-def completions_from_predictions(requests: list[GenerationRequest], path: Path
+def completions_from_predictions(requests: list[GenerationRequest], path: Path,
+                                 known: set[tuple[str, str, str]] | None = None
                                  ) -> tuple[dict[tuple, Completion], int]:
-    """Completions for `requests` from the file, and how many file rows matched no request."""
+    """Completions for `requests` from the file, and how many file rows match no sample of the
+    run (`known`: every sample's key, also those of other shards; default: the requests)."""
     predictions = load_predictions(path)
     completions: dict[tuple, Completion] = {}
     for request in requests:
@@ -51,5 +53,5 @@ def completions_from_predictions(requests: list[GenerationRequest], path: Path
             completions[request.key] = Completion.failed("prediction is null")
         else:
             completions[request.key] = Completion(text=predictions[request.key])
-    unmatched = len(set(predictions) - set(completions))
+    unmatched = len(set(predictions) - (known if known is not None else set(completions)))
     return completions, unmatched

@@ -81,3 +81,28 @@ def macro_means(scores: list[dict]) -> list[dict]:
                     "value": fmean(values) if complete else None,
                     "langs": [r["lang"] for r in rows], "n": sum(r["n"] for r in rows)})
     return out
+
+
+def summarize(tasks, records: list[dict], seed: int = 0) -> dict:
+    """Everything results.json derives from the sample records: scores with confidence
+    intervals, macro means, the bootstrap settings and the guard diagnostics. `tasks` need only
+    `name` and `metrics`. Used by a run and by `merge`, so both give the same numbers."""
+    from mella_eval.aggregate import add_confidence_intervals
+    from mella_eval.guards import guard_counts
+
+    scores = score_records(tasks, records)
+    macro = macro_means(scores)
+    bootstrap = add_confidence_intervals(scores, records, {m: spec.kind for m, spec in METRICS.items()},
+                                         seed=seed, macro=macro)
+    return {
+        "scores": scores,
+        "macro": {"rule": MACRO_RULE, "scores": macro},
+        "bootstrap": bootstrap,
+        # Output-language and prompt-injection checks on every prediction, per (task, lang).
+        "diagnostics": guard_counts(records),
+    }
+
+
+def record_counts(records: list[dict]) -> dict:
+    return {"samples": len(records), "ok": sum(r["status"] == "ok" for r in records),
+            "error": sum(r["status"] != "ok" for r in records)}
