@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     engine = run.add_argument_group("vllm engine (--backend vllm)")
     engine.add_argument("--tensor-parallel-size", type=int, default=1, help="GPUs per model replica")
     engine.add_argument("--data-parallel-size", type=int, default=1,
-                        help="model replicas (use --shard i/N per replica with the offline engine)")
+                        help="model replicas, one engine process each (GPUs: data x tensor parallel)")
     engine.add_argument("--gpu-memory-utilization", type=float, help="share of GPU memory vLLM may use")
     engine.add_argument("--vllm-chunk-size", type=int, default=1024,
                         help="requests per LLM.chat call; results are saved per chunk (0 = all at once)")

@@ -44,3 +44,15 @@ def test_vllm_and_hf_greedy_predictions_are_identical(hf_sample_run, vllm_sample
     mismatched = [k for k in hf_pred if hf_pred[k] != vllm_pred[k]]
     assert not mismatched, mismatched[:5]
     assert [s["value"] for s in hf_results["scores"]] == [s["value"] for s in vllm_results["scores"]]
+
+
+def test_vllm_data_parallel_replicas_give_identical_results(vllm_sample_run, tmp_path, run_cli, tiny_vlm):
+    proc = run_cli("run", "--model", tiny_vlm, "--backend", "vllm", "--data-parallel-size", "2",
+                   "--max-model-len", "512", "--tasks", "linguistic", "--langs", "ar,th,ko",
+                   "--no-cache", "--output-dir", tmp_path, "--run-name", "dp", timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "started 2 vLLM replicas" in proc.stderr
+    _, dp_samples = load(tmp_path / "dp")
+    _, one_samples = load(vllm_sample_run)
+    one = {(s["lang"], s["id"]): s["prediction"] for s in one_samples}
+    assert dp_samples and all(s["prediction"] == one[(s["lang"], s["id"])] for s in dp_samples)

