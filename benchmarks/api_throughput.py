@@ -39,9 +39,10 @@ def make_requests(n: int):
     return [pool[i % len(pool)] for i in range(n)]
 
 
-def start_server(latency_ms: float) -> tuple[subprocess.Popen, str]:
+def start_server(latency_ms: float, *extra: str) -> tuple[subprocess.Popen, str]:
+    """tests/fault_server.py in its own process; `extra` goes to its command line (--reply)."""
     proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "fault_server.py"),
-                             "--latency-ms", str(latency_ms)],
+                             "--latency-ms", str(latency_ms), *extra],
                             stdout=subprocess.PIPE, text=True, start_new_session=True)
     base_url = proc.stdout.readline().strip()
     if not base_url.startswith("http://127.0.0.1:"):

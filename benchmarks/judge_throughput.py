@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from api_throughput import stats  # noqa: E402
+from api_throughput import start_server, stats  # noqa: E402
 
 VERDICT = {"rationale": "specific", "thickness": 4, "faithfulness": 4, "fluency": 5, "label": "thick"}
 
@@ -63,7 +63,7 @@ def main() -> None:
     from mella_eval.judge import run_judge
     from mella_eval.store import ResponseStore
 
-    proc, base_url = start_server_with_reply(args.latency_ms)
+    proc, base_url = start_server(args.latency_ms, "--reply", json.dumps(VERDICT))
     config = RunConfig(tasks=["culture"], langs=["ar"], wrong_language="flag")
     os.environ.setdefault("MELLA_BENCH_KEY", "sk-bench")
 
@@ -91,19 +91,6 @@ def main() -> None:
     print(f"measured_s={measured:.3f}")
     print(f"ideal_s={ideal:.3f}")
     print(f"efficiency={ideal / measured:.2f}")
-
-
-def start_server_with_reply(latency_ms: float):
-    import subprocess
-
-    proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "fault_server.py"),
-                             "--latency-ms", str(latency_ms), "--reply", json.dumps(VERDICT)],
-                            stdout=subprocess.PIPE, text=True, start_new_session=True)
-    base_url = proc.stdout.readline().strip()
-    if not base_url.startswith("http://127.0.0.1:"):
-        proc.kill()
-        raise SystemExit(f"fault server did not start (said {base_url!r})")
-    return proc, base_url
 
 
 if __name__ == "__main__":

@@ -15,39 +15,15 @@ import pytest
 
 from mella_eval.aggregate import (add_confidence_intervals, bootstrap_record, samples_frame,
                                   scores_frame)
-from mella_eval.cli import main as cli_main
 from mella_eval.languages import MELLA_LANGS
 from mella_eval.metrics.corpus import corpus_score
 from mella_eval.metrics.registry import METRICS
 from mella_eval.metrics.resample import (CorpusStatistics, bootstrap_counts, corpus_statistics,
                                          resampled_means, stream_seed)
 from mella_eval.results import read_results, read_samples
+from prediction_runs import SAMPLE_ROWS, degraded, make_run
 
-SAMPLE_ROWS = [json.loads(line) for line in
-               (Path(__file__).resolve().parent.parent / "tasks/data/mella_sample/samples.jsonl")
-               .read_text(encoding="utf-8").splitlines() if line.strip()]
 KINDS = {name: spec.kind for name, spec in METRICS.items()}
-
-
-def degraded(text: str, i: int) -> str:
-    """A prediction that keeps 40-85% of a reference, varying by sample (works for Thai too)."""
-    return text[: max(1, int(len(text) * (0.4 + 0.15 * (i % 4))))]
-
-
-def make_run(tmp_path_factory, name: str, predict, langs: str = "all") -> Path:
-    """A real run folder from `mella-eval run --predictions`; reused when already made."""
-    root = tmp_path_factory.getbasetemp() / "mella-runs"
-    run_dir = root / name
-    if not (run_dir / "results.json").exists():
-        root.mkdir(exist_ok=True)
-        preds = root / f"{name}.jsonl"
-        preds.write_text("".join(json.dumps({"task": "linguistic", "lang": r["lang"], "id": r["id"],
-                                             "prediction": predict(r, i)}, ensure_ascii=False) + "\n"
-                                 for i, r in enumerate(SAMPLE_ROWS)), encoding="utf-8")
-        cli_main(["run", "--predictions", str(preds), "--tasks", "linguistic", "--langs", langs,
-                  "--output-dir", str(root), "--run-name", name])
-    return run_dir
-
 
 @pytest.fixture(scope="module")
 def noisy_run(tmp_path_factory) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import subprocess
@@ -14,37 +13,11 @@ import pytest
 
 from mella_eval import compare
 from mella_eval.cli import build_parser
-from mella_eval.cli import main as cli_main
 from mella_eval.errors import MellaError
 from mella_eval.results import read_results, read_samples, write_run
+from prediction_runs import LANGS, REPO, SAMPLE_ROWS, degraded, make_run
 
 REPO = Path(__file__).resolve().parent.parent
-SAMPLE_ROWS = [json.loads(line) for line in
-               (REPO / "tasks/data/mella_sample/samples.jsonl").read_text(encoding="utf-8").splitlines()
-               if line.strip()]
-LANGS = ["ar", "cs", "hu", "ko", "ru", "sr", "th", "vi"]
-
-
-def degraded(text: str, i: int) -> str:
-    return text[: max(1, int(len(text) * (0.4 + 0.15 * (i % 4))))]
-
-
-def make_run(tmp_path_factory, name: str, predict, langs: str = "all", task: str = "linguistic",
-             extra: tuple[str, ...] = ()) -> Path:
-    """A real run folder from `mella-eval run --predictions`; reused when already made."""
-    root = tmp_path_factory.getbasetemp() / "mella-runs"
-    run_dir = root / name
-    if not (run_dir / "results.json").exists():
-        root.mkdir(exist_ok=True)
-        preds = root / f"{name}.jsonl"
-        preds.write_text("".join(json.dumps({"task": task, "lang": r["lang"], "id": r["id"],
-                                             "prediction": predict(r, i)}, ensure_ascii=False) + "\n"
-                                 for i, r in enumerate(SAMPLE_ROWS)), encoding="utf-8")
-        cli_main(["run", "--predictions", str(preds), "--langs", langs, "--output-dir", str(root),
-                  "--run-name", name, *(extra or ("--tasks", task))])
-    return run_dir
-
-
 def task_variant(tmp_path_factory, name: str, old: str, new: str) -> Path:
     """A copy of tasks/linguistic.yaml with one line changed (a new prompt, a new name)."""
     folder = tmp_path_factory.mktemp(name)
@@ -82,24 +55,8 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     }
 
 
-def _wired() -> bool:
-    try:
-        build_parser().parse_args(["compare", "a", "b"])
-    except SystemExit:
-        return False
-    return True
-
-
-def _parser() -> argparse.ArgumentParser:
-    if _wired():
-        return build_parser()
-    parser = argparse.ArgumentParser(prog="mella-eval")
-    compare.register(parser.add_subparsers(dest="command"))
-    return parser
-
-
 def run_compare(baseline: Path, candidate: Path, *extra: str) -> int:
-    return compare.main(_parser().parse_args(["compare", str(baseline), str(candidate),
+    return compare.main(build_parser().parse_args(["compare", str(baseline), str(candidate),
                                               "--n-boot", "300", *extra]))
 
 
@@ -192,21 +149,8 @@ def test_incomparable_runs_exit_2_with_the_reason(runs, tmp_path, capsys, candid
 
 
 def test_compare_command_exit_codes(runs):
-    """Through `python -m mella_eval` once cli.py wires `compare` (until then, the same parser
-    and error handling around the module's main())."""
-    if _wired():
-        cmd = [sys.executable, "-m", "mella_eval", "compare"]
-    else:
-        cmd = [sys.executable, "-c", (
-            "import argparse, sys\n"
-            "from mella_eval import compare\n"
-            "from mella_eval.errors import MellaError\n"
-            "p = argparse.ArgumentParser(prog='mella-eval')\n"
-            "compare.register(p.add_subparsers(dest='command'))\n"
-            "a = p.parse_args(sys.argv[1:])\n"
-            "try:\n    sys.exit(a.func(a))\n"
-            "except MellaError as e:\n    print(f'mella-eval: error: {e}', file=sys.stderr); sys.exit(2)\n"),
-            "compare"]
+    """Through `python -m mella_eval`."""
+    cmd = [sys.executable, "-m", "mella_eval", "compare"]
     expected = [(runs["good"], runs["good"], 0), (runs["good"], runs["bad"], 1),
                 (runs["good"], runs["th-prompt"], 2), (runs["good"], REPO / "no-such-run", 2)]
     for baseline, candidate, code in expected:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
@@ -14,34 +13,13 @@ import pytest
 
 from mella_eval import leaderboard
 from mella_eval.cli import build_parser
-from mella_eval.cli import main as cli_main
+from prediction_runs import LANGS, SAMPLE_ROWS, make_run
 from mella_eval.errors import MellaError
 
 REPO = Path(__file__).resolve().parent.parent
-SAMPLE_ROWS = [json.loads(line) for line in
-               (REPO / "tasks/data/mella_sample/samples.jsonl").read_text(encoding="utf-8").splitlines()
-               if line.strip()]
-LANGS = ["ar", "cs", "hu", "ko", "ru", "sr", "th", "vi"]
-
-
 def expected_columns(metrics: list[str]) -> list[str]:
     return (["model", "run"] + [f"linguistic/macro/{m}" for m in metrics] + ["linguistic/n"]
             + [f"linguistic/{lang}/{m}" for lang in LANGS for m in metrics])
-
-
-def make_run(tmp_path_factory, name: str, predict, langs: str = "all") -> Path:
-    """A real run folder from `mella-eval run --predictions`; the model label is `name`."""
-    root = tmp_path_factory.getbasetemp() / "mella-runs"
-    run_dir = root / name
-    if not (run_dir / "results.json").exists():
-        root.mkdir(exist_ok=True)
-        preds = root / f"{name}.jsonl"
-        preds.write_text("".join(json.dumps({"task": "linguistic", "lang": r["lang"], "id": r["id"],
-                                             "prediction": predict(r, i)}, ensure_ascii=False) + "\n"
-                                 for i, r in enumerate(SAMPLE_ROWS)), encoding="utf-8")
-        cli_main(["run", "--predictions", str(preds), "--tasks", "linguistic", "--langs", langs,
-                  "--output-dir", str(root), "--run-name", name])
-    return run_dir
 
 
 @pytest.fixture(scope="module")
@@ -67,24 +45,8 @@ def columns(board) -> list[str]:
 
 
 def export(*argv: str) -> int:
-    """`mella-eval export ...` through the real parser (cli.py's, once the lead wires it)."""
-    return leaderboard.main(_parser().parse_args(["export", *argv]))
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = build_parser()
-    if not _wired():
-        parser = argparse.ArgumentParser(prog="mella-eval")
-        leaderboard.register(parser.add_subparsers(dest="command"))
-    return parser
-
-
-def _wired() -> bool:
-    try:
-        build_parser().parse_args(["export", "x"])
-    except SystemExit:
-        return False
-    return True
+    """`mella-eval export ...` through the real parser."""
+    return leaderboard.main(build_parser().parse_args(["export", *argv]))
 
 
 def read_csv(path: Path) -> list[dict]:
@@ -163,33 +125,14 @@ def test_run_with_failed_language_has_empty_cells_and_says_why(tmp_path_factory,
     assert "linguistic/th/bleu has no value (no sample could be scored (8 failed))" in err
 
 
-# Until cli.py wires `export`, the same parser and error handling around the module's main().
-FALLBACK = """import argparse, sys
-from mella_eval import leaderboard
-from mella_eval.errors import MellaError
-parser = argparse.ArgumentParser(prog="mella-eval")
-leaderboard.register(parser.add_subparsers(dest="command"))
-args = parser.parse_args(sys.argv[1:])
-try:
-    sys.exit(args.func(args))
-except MellaError as e:
-    print(f"mella-eval: error: {e}", file=sys.stderr)
-    sys.exit(2)
-"""
-
-
-def mella_eval_cmd() -> list[str]:
-    return [sys.executable, "-m", "mella_eval"] if _wired() else [sys.executable, "-c", FALLBACK]
-
-
 def test_export_command_exit_codes(board, tmp_path, columns):
-    """Through `python -m mella_eval` once cli.py wires `export` (until then, FALLBACK)."""
+    """Through `python -m mella_eval`."""
     out = tmp_path / "cli.csv"
-    ok = subprocess.run([*mella_eval_cmd(), "export", str(board), "-o", str(out)],
+    ok = subprocess.run([sys.executable, "-m", "mella_eval", "export", str(board), "-o", str(out)],
                         capture_output=True, text=True, cwd=REPO, timeout=120)
     assert ok.returncode == 0, ok.stderr
     assert out.read_text(encoding="utf-8").splitlines()[0].split(",") == columns
-    bad = subprocess.run([*mella_eval_cmd(), "export", str(board), "--sort-by", "nope"],
+    bad = subprocess.run([sys.executable, "-m", "mella_eval", "export", str(board), "--sort-by", "nope"],
                          capture_output=True, text=True, cwd=REPO, timeout=120)
     assert bad.returncode == 2 and "is not a column" in bad.stderr
 
