@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import string
 from dataclasses import dataclass
 
 from mella_eval.data import Sample
-from mella_eval.messages import Message, messages_fingerprint, user_message
+from mella_eval.messages import Message, TextPart, messages_fingerprint, user_message
 from mella_eval.tasks import GenerationSettings, Task
+
+
+OPTION_LETTERS = string.ascii_uppercase
 
 
 @dataclass(frozen=True)
@@ -35,10 +40,38 @@ def build_requests(task: Task, samples: list[Sample], settings: GenerationSettin
     """One request per loadable sample; samples with an `error` get none (they are recorded as is)."""
     settings = settings or task.generation
     return [
-        GenerationRequest(
-            task=task.name, lang=s.lang, sample_id=s.id,
-            messages=(user_message(task.prompts[s.lang], s.images),),
-            settings=settings,
-        )
+        GenerationRequest(task=task.name, lang=s.lang, sample_id=s.id,
+                          messages=(render_user_message(task, s),), settings=settings)
         for s in samples if s.error is None
     ]
+
+
+def render_prompt(task: Task, sample: Sample) -> str:
+    """The language's prompt with {question} and {options} filled from the sample."""
+    options = "\n".join(task.options_format.format(letter=letter, option=option)
+                        for letter, option in zip(OPTION_LETTERS, sample.options))
+    return task.prompts[sample.lang].format(question=sample.question or "", options=options)
+
+
+def render_user_message(task: Task, sample: Sample) -> Message:
+    """Images first, then the prompt; with an `image_marker` (e.g. "<image (\\d+)>"), each marked
+    image goes where its marker stands in the text instead (interleaved, as in M3Exam)."""
+    text = render_prompt(task, sample)
+    if not task.image_marker:
+        return user_message(text, sample.images)
+    parts: list = []
+    placed: set[int] = set()
+    position = 0
+    for match in re.finditer(task.image_marker, text):
+        number = int(match.group(1))
+        if not 1 <= number <= len(sample.images):
+            continue  # a marker without its image stays as text
+        if text[position:match.start()]:
+            parts.append(TextPart(text[position:match.start()]))
+        parts.append(sample.images[number - 1])
+        placed.add(number - 1)
+        position = match.end()
+    if text[position:]:
+        parts.append(TextPart(text[position:]))
+    unplaced = [img for i, img in enumerate(sample.images) if i not in placed]
+    return Message("user", tuple(unplaced) + tuple(parts))

@@ -35,9 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     what = run.add_argument_group("what to evaluate")
     what.add_argument("--model", help="model folder or hub id (required unless --predictions)")
     what.add_argument("--tasks", default="linguistic",
-                      help="comma-separated task names, task files or folders (default: linguistic)")
+                      help="comma-separated task or group names (mella, pangeabench), task files or "
+                           "folders (default: linguistic)")
     what.add_argument("--langs", default="all",
-                      help="comma-separated language codes, or 'all' for MELLA's eight (default: all)")
+                      help="comma-separated language codes; 'all' = MELLA's eight; 'task' = every "
+                           "language of each task (default: all)")
     what.add_argument("--data-dir", help="use this local dataset (jsonl/parquet/imagefolder) instead "
                                          "of the task's own source")
     what.add_argument("--predictions", metavar="FILE",
@@ -181,8 +183,11 @@ def cmd_tasks(args) -> int:
     for name in registry.names():
         task = registry.resolve(name)[0]
         description = task.description if len(task.description) <= 60 else task.description[:57] + "..."
-        rows.append([task.name, task.version, ",".join(task.langs), ",".join(task.metrics), description])
+        langs = ",".join(task.langs) if len(task.langs) <= 8 else f"{len(task.langs)} languages"
+        rows.append([task.name, task.version, langs, ",".join(task.metrics), description])
     print(format_table(["task", "version", "languages", "metrics", "description"], rows))
+    if registry.groups:
+        print("\ngroups: " + "; ".join(f"{g} = {', '.join(t)}" for g, t in sorted(registry.groups.items())))
     return 0
 
 

@@ -33,6 +33,11 @@ class Sample:
     references: tuple[str, ...] = ()
     alt_text: str | None = None
     keywords: tuple[tuple[str, ...], ...] = ()  # each keyword: its accepted variants
+    question: str | None = None
+    options: tuple[str, ...] = ()  # multiple-choice options, in order (A, B, ...)
+    answer: str | int | bool | None = None  # the right option (see Task.answer_format) or yes/no
+    answers: tuple[str, ...] = ()  # accepted short answers
+    country: str | None = None
     error: str | None = None  # why this sample cannot be evaluated (recorded, not fatal)
     extra: dict = field(default_factory=dict)
 
@@ -47,20 +52,12 @@ class Row:
 def load_samples(task: Task, langs: list[str], data_dir: Path | None = None,
                  limit: int | None = None) -> list[Sample]:
     """Samples of `task` in `langs` (in that order), at most `limit` per language."""
-    source = DatasetSource(path=Path(data_dir).resolve()) if data_dir else task.dataset
-    rows, columns = _read_rows(source)
-    missing = [f"fields.{ours} -> column {theirs!r}" for ours, theirs in task.fields.items()
-               if theirs not in columns]
-    if missing:
-        raise DataError(
-            f"dataset {source.describe()} (task {task.name}, {task.file}) lacks mapped fields: "
-            f"{'; '.join(missing)}; its columns are: {', '.join(sorted(columns)) or 'none'}")
-
+    source = DatasetSource(path=Path(data_dir).absolute()) if data_dir else task.dataset
     wanted = [lang for lang in langs if lang in task.prompts]
     per_lang: dict[str, list[Sample]] = {lang: [] for lang in wanted}
     seen: set[tuple[str, str]] = set()
-    for row in rows:
-        lang = row.values.get(task.fields["lang"])
+    for fixed_lang, row in _rows_by_language(task, source, wanted):
+        lang = fixed_lang or row.values.get(task.fields["lang"])
         if lang not in per_lang or (limit is not None and len(per_lang[lang]) >= limit):
             continue
         if task.process_sample is not None:
@@ -72,6 +69,26 @@ def load_samples(task: Task, langs: list[str], data_dir: Path | None = None,
         seen.add((lang, sample.id))
         per_lang[lang].append(sample)
     return [s for lang in wanted for s in per_lang[lang]]
+
+
+def _rows_by_language(task: Task, source: DatasetSource, langs: list[str]):
+    """(language or None, row): one dataset read, or one per language when the source has a
+    "{lang}" in its config, split or path (then the language is the one being read)."""
+    if not source.per_language and "lang" not in task.fields:
+        raise DataError(f"task {task.name} reads one dataset per language ({{lang}} in its source); "
+                        f"{source.describe()} has no {{lang}}: pass a --data-dir with {{lang}} in it")
+    sources = [(lang, source.for_lang(lang)) for lang in langs] if source.per_language else [(None, source)]
+    for lang, one in sources:
+        rows, columns = _read_rows(one)
+        needed = {ours: theirs for ours, theirs in task.fields.items() if not (lang and ours == "lang")}
+        missing = [f"fields.{ours} -> column {theirs!r}" for ours, theirs in needed.items()
+                   if theirs not in columns]
+        if missing:
+            raise DataError(
+                f"dataset {one.describe()} (task {task.name}, {task.file}) lacks mapped fields: "
+                f"{'; '.join(missing)}; its columns are: {', '.join(sorted(columns)) or 'none'}")
+        for row in rows:
+            yield lang, row
 
 
 def _to_sample(task: Task, lang: str, row: Row) -> Sample:
@@ -103,9 +120,45 @@ def _to_sample(task: Task, lang: str, row: Row) -> Sample:
                             "(each a string or a list of accepted variants)")
         else:
             sample.keywords = keywords
+    problems.extend(_task_fields(task, v, sample))
     if problems:
         sample.error = f"{row.where}: " + "; ".join(problems)
     return sample
+
+
+def _task_fields(task: Task, v: dict, sample: Sample) -> list[str]:
+    """Question-answering fields; returns the problems found (empty when all is well)."""
+    f, problems = task.fields, []
+    if "question" in f:
+        question = v.get(f["question"])
+        if not isinstance(question, str) or not question.strip():
+            problems.append(f"no question in column {f['question']!r}")
+        else:
+            sample.question = nfc(question)
+    if "options" in f:
+        options = v.get(f["options"])
+        if isinstance(options, dict):  # {"A": "...", "B": "..."}
+            options = [options[k] for k in sorted(options)]
+        if not isinstance(options, list) or len(options) < 2 or not all(isinstance(o, (str, int, float)) for o in options):
+            problems.append(f"column {f['options']!r}: expected a list of at least two options")
+        else:
+            sample.options = tuple(nfc(str(o)) for o in options)
+    if "answer" in f:
+        answer = v.get(f["answer"])
+        if answer is None or answer == "":
+            problems.append(f"no answer in column {f['answer']!r}")
+        else:
+            sample.answer = nfc(answer) if isinstance(answer, str) else answer
+    if "answers" in f:
+        answers = _as_str_list(v.get(f["answers"]))
+        if not answers:
+            problems.append(f"no answers in column {f['answers']!r}")
+        else:
+            sample.answers = tuple(nfc(a) for a in answers)
+    if "country" in f:
+        country = v.get(f["country"])
+        sample.country = str(country) if country not in (None, "") else None
+    return problems
 
 
 # --- reading rows -----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from mella_eval.metrics.registry import METRICS
 from mella_eval.records import make_records
 from mella_eval.results import SCHEMA_VERSION, git_commit, package_versions, write_run
 from mella_eval.guards import annotate_guards
+from mella_eval.languages import EVERY_TASK_LANGUAGE
 from mella_eval.score import add_sample_metrics, record_counts, summarize
 from mella_eval.shard import select_shard
 from mella_eval.tasks import TaskRegistry
@@ -38,9 +39,10 @@ def run(config: RunConfig) -> RunOutcome:
         tasks = [without_judge(t) for t in tasks]
     samples_by_task = {}
     all_keys: set[tuple[str, str, str]] = set()  # before sharding: what a prediction may match
+    every = config.langs == [EVERY_TASK_LANGUAGE]
     for task in tasks:
-        langs = [lang for lang in config.langs if lang in task.prompts]
-        skipped = [lang for lang in config.langs if lang not in task.prompts]
+        langs = task.langs if every else [lang for lang in config.langs if lang in task.prompts]
+        skipped = [] if every else [lang for lang in config.langs if lang not in task.prompts]
         if skipped:
             log.warning("task %s has no prompt for %s: skipped", task.name, ", ".join(skipped))
         samples = load_samples(task, langs, config.data_dir, config.limit)
@@ -82,6 +84,7 @@ def run(config: RunConfig) -> RunOutcome:
     summary = summarize(tasks, records, config.seed)
     finished = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     run_name = config.resolved_run_name()
+    run_langs = config.langs if not every else list(dict.fromkeys(r["lang"] for r in records))
     results = {
         "schema_version": SCHEMA_VERSION,
         "run": {
@@ -90,7 +93,7 @@ def run(config: RunConfig) -> RunOutcome:
             "backend": identity.get("backend"),
             "model_identity": identity,
             "tasks": [t.name for t in tasks],
-            "langs": config.langs,
+            "langs": run_langs,
             "versions": package_versions(),
             "git_commit": git_commit(),
             "config": config.as_record(),
@@ -109,7 +112,8 @@ def run(config: RunConfig) -> RunOutcome:
         },
         "tasks": {t.name: {"version": t.version, "file": t.file.name, "sha256": t.content_hash,
                            "dataset": t.dataset.describe() if config.data_dir is None else str(config.data_dir),
-                           "metrics": list(t.metrics), "judge": t.judge} for t in tasks},
+                           "metrics": list(t.metrics), "judge": t.judge,
+                           **({"breakdown": t.breakdown} if t.breakdown else {})} for t in tasks},
         **summary,
     }
     if judge is not None:

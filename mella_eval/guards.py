@@ -8,7 +8,7 @@ prediction. What a wrong-language answer means for judge scores is decided in th
 from __future__ import annotations
 
 from mella_eval.injection import detect_injection
-from mella_eval.langid import detect_language, is_wrong_language
+from mella_eval.langid import LANG_SCRIPTS, detect_language, is_wrong_language
 
 
 def annotate_guards(records: list[dict]) -> None:
@@ -18,7 +18,9 @@ def annotate_guards(records: list[dict]) -> None:
         if record["status"] != "ok" or prediction is None:
             continue
         record["detected_lang"] = detect_language(prediction).code
-        record["wrong_language"] = is_wrong_language(prediction, record["lang"])
+        # None: the detector has no rule for this language (it covers MELLA's eight + English).
+        record["wrong_language"] = (is_wrong_language(prediction, record["lang"])
+                                    if record["lang"] in LANG_SCRIPTS else None)
         record["injection_suspected"] = detect_injection(prediction)
 
 
@@ -30,7 +32,7 @@ def guard_counts(records: list[dict]) -> list[dict]:
         row = out.setdefault((record["task"], record["lang"]), {
             "task": record["task"], "lang": record["lang"], "checked": 0, "wrong_language": 0,
             "wrong_lang_rate": None, "injection_suspected": 0})
-        if "wrong_language" not in record:
+        if record.get("wrong_language") is None:
             continue
         row["checked"] += 1
         row["wrong_language"] += bool(record["wrong_language"])

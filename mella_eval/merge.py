@@ -73,7 +73,8 @@ def merge_runs(dirs: list[Path], out: Path) -> Path:
             seen[key] = d
     records.sort(key=lambda r: (order_task[r["task"]], order_lang[r["lang"]], r["id"]))
 
-    tasks = [SimpleNamespace(name=name, metrics=info["metrics"]) for name, info in first["tasks"].items()]
+    tasks = [SimpleNamespace(name=name, metrics=info["metrics"], breakdown=info.get("breakdown"))
+             for name, info in first["tasks"].items()]
     config = dict(first["run"]["config"])
     config.update(shard=None, output_dir=str(out.parent), run_name=out.name)
     run = dict(first["run"])

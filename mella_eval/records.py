@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mella_eval.backends.base import Completion
-from mella_eval.build import GenerationRequest
+from mella_eval.build import GenerationRequest, render_prompt
 from mella_eval.data import Sample
 from mella_eval.tasks import Task
 
@@ -25,7 +25,7 @@ def make_records(task: Task, samples: list[Sample], requests: dict[tuple, Genera
             "task": sample.task,
             "lang": sample.lang,
             "id": sample.id,
-            "prompt": task.prompts[sample.lang],
+            "prompt": render_prompt(task, sample) if sample.error is None else task.prompts[sample.lang],
             "prompt_hash": request.prompt_hash if request else None,
             "image_sha256": [img.sha256 for img in sample.images],
             "prediction": prediction,
@@ -39,5 +39,9 @@ def make_records(task: Task, samples: list[Sample], requests: dict[tuple, Genera
             record["alt_text"] = sample.alt_text
         if "keywords" in task.fields:
             record["keywords"] = [list(k) for k in sample.keywords]
+        for name in ("question", "options", "answer", "answers", "country"):
+            if name in task.fields:
+                value = getattr(sample, name)
+                record[name] = list(value) if isinstance(value, tuple) else value
         records.append(record)
     return records

@@ -16,7 +16,12 @@ from mella_eval.tasks import Task
 MACRO_RULE = ("per task and metric: unweighted mean of the per-language values over the languages "
               "run; null when any of those languages has no value")
 def add_sample_metrics(tasks: list[Task], records: list[dict]) -> None:
-    """Per-sample values of "sample"-kind metrics that need no judge (keyword accuracy)."""
+    """Per-sample values of "sample"-kind metrics that need no judge: keyword accuracy, CIDEr-D,
+    the question-answering metrics (metrics/answers.py)."""
+    from mella_eval.metrics.answers import add_answer_metrics
+
+    for task in tasks:
+        add_answer_metrics(task, records)
     keyword_tasks = {t.name for t in tasks if "keyword_acc" in t.metrics}
     if not keyword_tasks:
         return
@@ -94,13 +99,38 @@ def summarize(tasks, records: list[dict], seed: int = 0) -> dict:
     macro = macro_means(scores)
     bootstrap = add_confidence_intervals(scores, records, {m: spec.kind for m, spec in METRICS.items()},
                                          seed=seed, macro=macro)
-    return {
+    out = {
         "scores": scores,
         "macro": {"rule": MACRO_RULE, "scores": macro},
         "bootstrap": bootstrap,
         # Output-language and prompt-injection checks on every prediction, per (task, lang).
         "diagnostics": guard_counts(records),
     }
+    breakdowns = [row for task in tasks if getattr(task, "breakdown", None)
+                  for row in breakdown_rows(task, records)]
+    if breakdowns:
+        out["breakdowns"] = breakdowns
+    return out
+
+
+def breakdown_rows(task, records: list[dict]) -> list[dict]:
+    """Per (lang, value of the task's breakdown field, e.g. country) and per-sample metric: the
+    mean and n (corpus metrics are not broken down: a tiny corpus gives no stable value)."""
+    field = task.breakdown
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in records:
+        if r["task"] == task.name:
+            groups.setdefault((r["lang"], r.get(field)), []).append(r)
+    rows = []
+    for (lang, value), group in groups.items():
+        for metric in task.metrics:
+            if METRICS[metric].kind == "corpus":
+                continue
+            values = [r["metrics"][metric] for r in group if metric in r["metrics"]]
+            rows.append({"task": task.name, "lang": lang, field: value, "metric": metric,
+                         "value": fmean(values) if values else None, "n": len(values),
+                         "failed": len(group) - len(values)})
+    return rows
 
 
 def record_counts(records: list[dict]) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,13 +24,19 @@ from mella_eval.metrics.registry import METRICS
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 TOP_LEVEL_KEYS = {
     "name", "version", "description", "dataset", "fields", "prompts", "generation", "metrics",
-    "process_sample", "judge",
+    "process_sample", "judge", "langs", "options_format", "answer_format", "image_marker",
+    "breakdown",
 }
 DATASET_KEYS = {"path", "hub", "revision", "split", "config", "format"}
 DATA_FORMATS = {"jsonl", "json", "parquet", "csv", "imagefolder"}
 # Our field names -> whether every task needs them. Metrics add their own needs (registry).
 FIELD_KEYS = {"id": True, "lang": True, "image": True, "references": False, "alt_text": False,
-              "keywords": False}
+              "keywords": False, "question": False, "options": False, "answer": False,
+              "answers": False, "country": False}
+# Placeholders a prompt may use, filled from the sample.
+PROMPT_PLACEHOLDERS = ("question", "options")
+ANSWER_FORMATS = ("letter", "index0", "index1", "text", "bool")
+DEFAULT_PROMPT = "default"  # prompts.default: the prompt of every language in `langs` without its own
 GENERATION_KEYS = {"max_new_tokens": int, "temperature": float, "top_p": float, "seed": int,
                    "stop": list}
 
@@ -62,6 +69,18 @@ class DatasetSource:
     config: str | None = None
     format: str | None = None
 
+    @property
+    def per_language(self) -> bool:
+        """One config, split or file per language: "{lang}" in config, split or path."""
+        return any("{lang}" in str(v) for v in (self.config, self.split, self.path) if v is not None)
+
+    def for_lang(self, lang: str) -> "DatasetSource":
+        from dataclasses import replace
+
+        fill = lambda v: None if v is None else str(v).replace("{lang}", lang)  # noqa: E731
+        return replace(self, config=fill(self.config), split=fill(self.split),
+                       path=Path(fill(self.path)) if self.path is not None else None)
+
     def describe(self) -> str:
         if self.path is not None:
             return str(self.path)
@@ -81,6 +100,10 @@ class Task:
     metrics: tuple[str, ...]
     content_hash: str  # sha256 of the task file's bytes
     judge: str | None = None  # rubric name in judges/ (or a path), for "judge" metrics
+    options_format: str = "{letter}. {option}"  # one line per option in {options}
+    answer_format: str = "letter"  # how `answer` names the right option (or a bool for yes/no)
+    image_marker: str | None = None  # regex with the 1-based image number, e.g. "<image (\\d+)>"
+    breakdown: str | None = None  # a field to break sample metrics down by (e.g. country)
     process_sample: Callable[[dict], dict] | None = field(default=None, compare=False)
 
     @property
@@ -129,6 +152,9 @@ def _validate(path: Path, doc: dict, raw_bytes: bytes, trusted: bool) -> Task:
     fields = _validate_fields(path, doc, metrics)
     prompts = _validate_prompts(path, doc)
     dataset = _validate_dataset(path, doc)
+    if dataset.per_language:
+        fields.pop("lang", None)  # the language comes from the config/split/file being read
+    extras = _validate_extras(path, doc, fields)
     generation = _validate_generation(path, doc.get("generation") or {})
 
     judge = doc.get("judge")
@@ -147,7 +173,7 @@ def _validate(path: Path, doc: dict, raw_bytes: bytes, trusted: bool) -> Task:
         name=name, version=str(version), description=description.strip(), file=path,
         dataset=dataset, fields=fields, prompts=prompts, generation=generation,
         metrics=tuple(metrics), content_hash=hashlib.sha256(raw_bytes).hexdigest(),
-        judge=judge, process_sample=hook,
+        judge=judge, process_sample=hook, **extras,
     )
 
 
@@ -171,16 +197,68 @@ def _validate_fields(path: Path, doc: dict, metrics: list[str]) -> dict[str, str
 
 
 def _validate_prompts(path: Path, doc: dict) -> dict[str, str]:
+    """{lang: prompt} for every language of the task: the keys of `prompts`, or `langs` when
+    given (languages without their own prompt then use `prompts.default`)."""
     prompts = _require(path, doc, "prompts", dict)
     if not prompts:
         raise TaskError(path, "prompts", "expected one prompt per language, got none")
     for lang, text in prompts.items():
-        if lang not in LANGUAGES:
+        if lang not in LANGUAGES and lang != DEFAULT_PROMPT:
             raise TaskError(path, f"prompts.{lang}",
-                            f"unknown language code; expected one of: {', '.join(LANGUAGES)}")
+                            f"unknown language code; expected one of: {', '.join(LANGUAGES)} or default")
         if not isinstance(text, str) or not text.strip():
             raise TaskError(path, f"prompts.{lang}", "expected a non-empty prompt in that language")
-    return {lang: text.strip() for lang, text in prompts.items()}
+        try:
+            text.format(**{p: "" for p in PROMPT_PLACEHOLDERS})
+        except (KeyError, IndexError, ValueError) as e:
+            raise TaskError(path, f"prompts.{lang}", f"bad placeholder {e}; allowed: "
+                            + ", ".join("{" + p + "}" for p in PROMPT_PLACEHOLDERS)
+                            + " (write {{ and }} for literal braces)") from None
+    langs = doc.get("langs")
+    if langs is None:
+        if DEFAULT_PROMPT in prompts:
+            raise TaskError(path, "langs", "prompts.default needs `langs`: the languages it applies to")
+        langs = list(prompts)
+    if not isinstance(langs, list) or not langs:
+        raise TaskError(path, "langs", "expected a list of language codes")
+    out = {}
+    for i, lang in enumerate(langs):
+        if lang not in LANGUAGES:
+            raise TaskError(path, f"langs[{i}]", f"unknown language code {lang!r}; add it to "
+                                                 "mella_eval/languages.py")
+        text = prompts.get(lang, prompts.get(DEFAULT_PROMPT))
+        if text is None:
+            raise TaskError(path, f"prompts.{lang}", "missing: give a prompt in that language or prompts.default")
+        out[lang] = text.strip()
+    return out
+
+
+def _validate_extras(path: Path, doc: dict, fields: dict) -> dict:
+    extras = {}
+    for key in ("options_format", "image_marker", "breakdown"):
+        value = doc.get(key)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise TaskError(path, key, f"expected a string, got {value!r}")
+        if value is not None:
+            extras[key] = value
+    if "options_format" in extras:
+        try:
+            extras["options_format"].format(letter="A", option="x")
+        except (KeyError, IndexError, ValueError):
+            raise TaskError(path, "options_format", "expected a template with {letter} and {option}") from None
+    if "image_marker" in extras:
+        try:
+            if re.compile(extras["image_marker"]).groups != 1:
+                raise re.error("needs exactly one group (the 1-based image number)")
+        except re.error as e:
+            raise TaskError(path, "image_marker", f"not a usable regular expression: {e}") from None
+    if "breakdown" in extras and extras["breakdown"] not in fields:
+        raise TaskError(path, "breakdown", f"expected a mapped field ({', '.join(fields)})")
+    answer_format = doc.get("answer_format", "letter")
+    if answer_format not in ANSWER_FORMATS:
+        raise TaskError(path, "answer_format", f"expected one of {', '.join(ANSWER_FORMATS)}")
+    extras["answer_format"] = answer_format
+    return extras
 
 
 def _validate_dataset(path: Path, doc: dict) -> DatasetSource:
@@ -198,7 +276,8 @@ def _validate_dataset(path: Path, doc: dict) -> DatasetSource:
         if key in ds and not isinstance(ds[key], str):
             raise TaskError(path, f"dataset.{key}", f"expected a string, got {_type(ds[key])}")
     if "path" in ds:
-        return DatasetSource(path=(path.parent / ds["path"]).resolve(), format=fmt,
+        # No resolve(): a "{lang}" in the path is filled in later.
+        return DatasetSource(path=Path(os.path.normpath(path.parent / ds["path"])), format=fmt,
                              split=ds.get("split", "test"))
     if not ds.get("revision"):
         raise TaskError(path, "dataset.revision",
@@ -288,9 +367,12 @@ class TaskRegistry:
             if not d.is_dir():
                 raise MellaError(f"--include-path {d}: not a folder")
         self._files: dict[str, Path] = {}
+        self.groups: dict[str, list[str]] = {}
         for d in [bundled_tasks_dir(), *self.trusted_dirs]:  # later folders override bundled names
             for f in sorted(d.glob("*.yaml")):
                 self._files[f.stem] = f
+            for f in sorted((d / "groups").glob("*.yaml")):
+                self.groups[f.stem] = _load_group(f)
 
     def names(self) -> list[str]:
         return sorted(self._files)
@@ -305,10 +387,9 @@ class TaskRegistry:
     def resolve(self, spec: str | list[str]) -> list[Task]:
         """`linguistic,culture`, a task file, or a folder of task files -> validated tasks."""
         items = spec.split(",") if isinstance(spec, str) else list(spec)
+        items = self._expand_groups([i.strip() for i in items if i.strip()])
         tasks: list[Task] = []
-        for item in (i.strip() for i in items):
-            if not item:
-                continue
+        for item in items:
             candidate = Path(item).expanduser()
             if item in self._files:
                 found = [self._files[item]]
@@ -331,3 +412,28 @@ class TaskRegistry:
         if not tasks:
             raise MellaError("--tasks is empty; available: " + ", ".join(self.names()))
         return tasks
+
+    def _expand_groups(self, items: list[str], seen: tuple[str, ...] = ()) -> list[str]:
+        out: list[str] = []
+        for item in items:
+            if item in self.groups and item not in self._files:
+                if item in seen:
+                    raise MellaError(f"task group {item!r} includes itself")
+                out.extend(t for t in self._expand_groups(self.groups[item], seen + (item,)) if t not in out)
+            elif item not in out:
+                out.append(item)
+        return out
+
+
+def _load_group(path: Path) -> list[str]:
+    """tasks/groups/NAME.yaml: {group: NAME, description: ..., tasks: [task or group names]}."""
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise TaskError(path, "", f"invalid YAML: {e}") from None
+    if not isinstance(doc, dict) or doc.get("group") != path.stem:
+        raise TaskError(path, "group", f"expected `group: {path.stem}` (the file name)")
+    tasks = doc.get("tasks")
+    if not isinstance(tasks, list) or not tasks or not all(isinstance(t, str) for t in tasks):
+        raise TaskError(path, "tasks", "expected a non-empty list of task names")
+    return tasks
