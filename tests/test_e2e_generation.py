@@ -37,7 +37,7 @@ def test_vllm_and_hf_greedy_predictions_are_identical(hf_sample_run, vllm_sample
     hf_results, hf_samples = load(hf_sample_run)
     vllm_results, vllm_samples = load(vllm_sample_run)
     assert vllm_results["run"]["backend"] == "vllm"
-    assert vllm_results["run"]["model_identity"]["engine_args"]["dtype"] == "float32"
+    assert vllm_results["run"]["model_identity"]["dtype"] == "float32"
     hf_pred = {(s["lang"], s["id"]): s["prediction"] for s in hf_samples}
     vllm_pred = {(s["lang"], s["id"]): s["prediction"] for s in vllm_samples}
     assert hf_pred.keys() == vllm_pred.keys() and len(hf_pred) >= 48

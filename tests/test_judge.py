@@ -173,7 +173,8 @@ def test_real_vllm_server_gives_valid_structured_judgements(tmp_path, sample_row
                  "--judge-model", vllm_server["model"], "--judge-base-url", vllm_server["base_url"],
                  "--output-dir", str(tmp_path), "--run-name", "v", "--no-cache"])
     records = [json.loads(l) for l in (tmp_path / "v" / "samples.jsonl").open(encoding="utf-8")]
-    assert code == 0, [r["judge"] for r in records]
+    records = [r for r in records if r["status"] == "ok"]  # the others have no prediction
+    assert code == 0 and len(records) == 3, [r.get("judge") for r in records]
     for r in records:
         assert r["judge"]["status"] == "ok", r["judge"]
         assert all(1 <= v <= 5 for v in r["judge"]["scores"].values())
