@@ -13,10 +13,10 @@ from mella_eval.config import RunConfig
 from mella_eval.data import load_samples
 from mella_eval.errors import MellaError
 from mella_eval.metrics.registry import METRICS
-from mella_eval.records import make_records
-from mella_eval.results import SCHEMA_VERSION, git_commit, package_versions, write_run
 from mella_eval.guards import annotate_guards
 from mella_eval.languages import EVERY_TASK_LANGUAGE
+from mella_eval.records import make_records
+from mella_eval.results import SCHEMA_VERSION, git_commit, package_versions, write_run
 from mella_eval.score import add_sample_metrics, record_counts, summarize
 from mella_eval.shard import select_shard
 from mella_eval.tasks import TaskRegistry
@@ -37,8 +37,49 @@ def run(config: RunConfig) -> RunOutcome:
     tasks = TaskRegistry(config.include_paths).resolve(config.tasks)
     if config.no_judge:
         tasks = [without_judge(t) for t in tasks]
-    samples_by_task = {}
-    all_keys: set[tuple[str, str, str]] = set()  # before sharding: what a prediction may match
+    if any(t.judge for t in tasks) and not config.judge_model:
+        names = ", ".join(f"{t.name} ({t.judge})" for t in tasks if t.judge)
+        raise MellaError(f"task(s) {names} need a judge: pass --judge-model "
+                         "(a served name with --judge-base-url, or a local model for in-process vLLM)")
+    samples_by_task, all_keys = _load(config, tasks)
+    requests = [request for task in tasks
+                for request in build_requests(task, samples_by_task[task.name], _settings(config, task))]
+
+    t_generate = time.monotonic()
+    completions, identity, request_counts, execution = _generate(config, requests, all_keys)
+    by_key = {r.key: r for r in requests}
+    records = [rec for task in tasks
+               for rec in make_records(task, samples_by_task[task.name], by_key, completions)]
+    annotate_guards(records)
+    add_sample_metrics(tasks, records)
+    t_judge = time.monotonic()
+    judge = _judge(config, tasks, records, samples_by_task) if any(t.judge for t in tasks) else None
+    t_score = time.monotonic()
+    summary = summarize(tasks, records, config.seed)
+
+    execution = {
+        "started_at": config.started_at,
+        "finished_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "duration_s": round(time.monotonic() - t0, 3),
+        "phase_seconds": {"load": round(t_generate - t0, 3), "generate": round(t_judge - t_generate, 3),
+                          "judge": round(t_score - t_judge, 3), "score": round(time.monotonic() - t_score, 3)},
+        **execution,
+    }
+    results = _results(config, tasks, records, identity, {**record_counts(records), **request_counts},
+                       execution, summary)
+    if judge is not None:
+        results["judge"] = judge.as_dict(config.max_judge_failure_rate)
+        results["run"]["execution"]["judge_requests"] = judge.requests
+    run_dir = config.output_dir / results["run"]["name"]
+    write_run(run_dir, results, records)
+    write_thumbnails(run_dir, [s for samples in samples_by_task.values() for s in samples])
+    return RunOutcome(run_dir, results, records)
+
+
+def _load(config: RunConfig, tasks) -> tuple[dict, set]:
+    """Samples per task (this shard's, in canonical order), and the keys of all samples before
+    sharding (what a prediction may match)."""
+    samples_by_task, all_keys = {}, set()
     every = config.langs == [EVERY_TASK_LANGUAGE]
     for task in tasks:
         langs = task.langs if every else [lang for lang in config.langs if lang in task.prompts]
@@ -58,57 +99,33 @@ def run(config: RunConfig) -> RunOutcome:
         samples_by_task[task.name] = samples
     if not any(samples_by_task.values()):
         raise MellaError("nothing to evaluate: no task supports the requested languages")
+    return samples_by_task, all_keys
 
-    requests = []
-    for task in tasks:
-        settings = task.generation
-        if config.max_new_tokens:
-            settings = replace(settings, max_new_tokens=config.max_new_tokens)
-        requests.extend(build_requests(task, samples_by_task[task.name], settings))
 
-    if any(t.judge for t in tasks) and not config.judge_model:
-        names = ", ".join(f"{t.name} ({t.judge})" for t in tasks if t.judge)
-        raise MellaError(f"task(s) {names} need a judge: pass --judge-model "
-                         "(a served name with --judge-base-url, or a local model for in-process vLLM)")
-    t_generate = time.monotonic()
-    completions, identity, request_counts, execution = _generate(config, requests, all_keys)
+def _settings(config: RunConfig, task):
+    if config.max_new_tokens:
+        return replace(task.generation, max_new_tokens=config.max_new_tokens)
+    return task.generation
 
-    by_key = {r.key: r for r in requests}
-    records = [rec for task in tasks
-               for rec in make_records(task, samples_by_task[task.name], by_key, completions)]
-    annotate_guards(records)
-    add_sample_metrics(tasks, records)
-    t_judge = time.monotonic()
-    judge = _judge(config, tasks, records, samples_by_task) if any(t.judge for t in tasks) else None
-    t_score = time.monotonic()
-    summary = summarize(tasks, records, config.seed)
-    finished = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    run_name = config.resolved_run_name()
-    run_langs = config.langs if not every else list(dict.fromkeys(r["lang"] for r in records))
-    results = {
+
+def _results(config: RunConfig, tasks, records, identity, counts, execution, summary) -> dict:
+    """results.json (the contract is documented in results.py and README)."""
+    every = config.langs == [EVERY_TASK_LANGUAGE]
+    return {
         "schema_version": SCHEMA_VERSION,
         "run": {
-            "name": run_name,
+            "name": config.resolved_run_name(),
             "model": config.model_label,
             "backend": identity.get("backend"),
             "model_identity": identity,
             "tasks": [t.name for t in tasks],
-            "langs": run_langs,
+            "langs": list(dict.fromkeys(r["lang"] for r in records)) if every else config.langs,
             "versions": package_versions(),
             "git_commit": git_commit(),
             "config": config.as_record(),
-            "counts": {**record_counts(records), **request_counts},
+            "counts": counts,
             # Everything that legitimately differs between two runs of the same command.
-            "execution": {
-                "started_at": config.started_at,
-                "finished_at": finished,
-                "duration_s": round(time.monotonic() - t0, 3),
-                "phase_seconds": {"load": round(t_generate - t0, 3),
-                                  "generate": round(t_judge - t_generate, 3),
-                                  "judge": round(t_score - t_judge, 3),
-                                  "score": round(time.monotonic() - t_score, 3)},
-                **execution,
-            },
+            "execution": execution,
         },
         "tasks": {t.name: {"version": t.version, "file": t.file.name, "sha256": t.content_hash,
                            "dataset": t.dataset.describe() if config.data_dir is None else str(config.data_dir),
@@ -116,13 +133,6 @@ def run(config: RunConfig) -> RunOutcome:
                            **({"breakdown": t.breakdown} if t.breakdown else {})} for t in tasks},
         **summary,
     }
-    if judge is not None:
-        results["judge"] = judge.as_dict(config.max_judge_failure_rate)
-        results["run"]["execution"]["judge_requests"] = judge.requests
-    run_dir = config.output_dir / run_name
-    write_run(run_dir, results, records)
-    write_thumbnails(run_dir, [s for samples in samples_by_task.values() for s in samples])
-    return RunOutcome(run_dir, results, records)
 
 
 def without_judge(task):
