@@ -38,6 +38,8 @@ class Sample:
     answer: str | int | bool | None = None  # the right option (see Task.answer_format) or yes/no
     answers: tuple[str, ...] = ()  # accepted short answers
     country: str | None = None
+    reference_answer: str | None = None  # a reference answer for the judge (LLaVA-Bench, xChat)
+    item_rubric: str | None = None  # a per-item scoring rubric for the judge (xChatBench)
     error: str | None = None  # why this sample cannot be evaluated (recorded, not fatal)
     extra: dict = field(default_factory=dict)
 
@@ -158,6 +160,13 @@ def _task_fields(task: Task, v: dict, sample: Sample) -> list[str]:
     if "country" in f:
         country = v.get(f["country"])
         sample.country = str(country) if country not in (None, "") else None
+    for name in ("reference_answer", "item_rubric"):
+        if name in f:
+            value = v.get(f[name])
+            if not isinstance(value, str) or not value.strip():
+                problems.append(f"no {name.replace('_', ' ')} in column {f[name]!r}")
+            else:
+                setattr(sample, name, nfc(value))
     return problems
 
 

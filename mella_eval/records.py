@@ -39,7 +39,8 @@ def make_records(task: Task, samples: list[Sample], requests: dict[tuple, Genera
             record["alt_text"] = sample.alt_text
         if "keywords" in task.fields:
             record["keywords"] = [list(k) for k in sample.keywords]
-        for name in ("question", "options", "answer", "answers", "country"):
+        for name in ("question", "options", "answer", "answers", "country", "reference_answer",
+                     "item_rubric"):
             if name in task.fields:
                 value = getattr(sample, name)
                 record[name] = list(value) if isinstance(value, tuple) else value

@@ -32,7 +32,7 @@ DATA_FORMATS = {"jsonl", "json", "parquet", "csv", "imagefolder"}
 # Our field names -> whether every task needs them. Metrics add their own needs (registry).
 FIELD_KEYS = {"id": True, "lang": True, "image": True, "references": False, "alt_text": False,
               "keywords": False, "question": False, "options": False, "answer": False,
-              "answers": False, "country": False}
+              "answers": False, "country": False, "reference_answer": False, "item_rubric": False}
 # Placeholders a prompt may use, filled from the sample.
 PROMPT_PLACEHOLDERS = ("question", "options")
 ANSWER_FORMATS = ("letter", "index0", "index1", "text", "bool")
