@@ -22,7 +22,7 @@ def add_answer_metrics(task, records: list[dict]) -> None:
     if "cider" in metrics:
         _add_cider(scorable)
     for r in scorable:
-        if metrics & {"mc_accuracy", "extract_fail_rate"}:
+        if "mc_accuracy" in metrics or ("extract_fail_rate" in metrics and "options" in task.fields):
             _score_choice(task, r)
         if "yes_no_accuracy" in metrics:
             _score_yes_no(r)
