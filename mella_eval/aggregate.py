@@ -89,8 +89,8 @@ def add_confidence_intervals(scores: list[dict], records: list[dict], metric_kin
         row["ci_low"] = row["ci_high"] = None
         where = f"{row['task']}/{row['lang']}/{row['metric']}"
         kind = metric_kinds.get(row["metric"])
-        if kind not in ("corpus", "sample", "judge"):
-            raise ValueError(f"{where}: unknown metric kind {kind!r} (expected corpus, sample or judge)")
+        if kind not in ("corpus", "sample", "judge", "ratio"):
+            raise ValueError(f"{where}: unknown metric kind {kind!r} (expected corpus, sample, judge or ratio)")
         group = by_key.get((row["task"], row["lang"]), [])
         if kind == "corpus":
             ok = scorable(group)
@@ -102,6 +102,8 @@ def add_confidence_intervals(scores: list[dict], records: list[dict], metric_kin
                 if row["value"] is not None:
                     reps = stats.resampled_scores(counts_for(row["task"], row["lang"],
                                                              [r["id"] for r in ok]))
+        elif kind == "ratio":
+            used, reps, value = _ratio(row, group, counts_for)
         else:
             pairs = [(r["id"], sample_value(r, row["metric"])) for r in group]
             values = [v for _, v in pairs if v is not None]
@@ -130,6 +132,28 @@ def add_confidence_intervals(scores: list[dict], records: list[dict], metric_kin
     for row in macro or []:
         _macro_interval(row, replicates, alpha)
     return bootstrap_record(n_boot, seed, alpha)
+
+
+def _ratio(row: dict, group: list[dict], counts_for):
+    """A ratio of sums: the point value and its resampled values over the same sample pairs."""
+    from mella_eval.metrics.registry import METRICS
+    from mella_eval.score import ratio_pairs
+
+    spec = METRICS[row["metric"]]
+    numerator, denominator = spec.ratio_of
+    kept = [r for r in group if numerator in r["metrics"] and denominator in r["metrics"]]
+    pairs = ratio_pairs(spec, kept)
+    if not pairs or sum(d for _, d in pairs) <= 0:
+        return pairs, None, None
+    value = spec.scale * math.fsum(n for n, _ in pairs) / math.fsum(d for _, d in pairs)
+    reps = None
+    if row["value"] is not None:
+        counts = counts_for(row["task"], row["lang"], [r["id"] for r in kept], row["metric"])
+        nums = resampled_means([n for n, _ in pairs], counts)
+        dens = resampled_means([d for _, d in pairs], counts)
+        # Reference scores are >= 1 (the judge's scale), so no resample divides by zero.
+        reps = spec.scale * nums / dens
+    return pairs, reps, value
 
 
 def _macro_interval(row: dict, replicates: dict, alpha: float) -> None:

@@ -333,6 +333,8 @@ def _metrics(run: RunData, task: str) -> list[str]:
 # (maximum value, higher is better) of the registered metrics. A MetricSpec attribute
 # `max_value` / `higher_is_better`, where the registry has one, wins.
 METRIC_SCALES = {"bleu": (100.0, True), "chrf": (100.0, True), "chrf++": (100.0, True),
+                 "cider": (10.0, True), "llava_relative": (100.0, True), "xchat_score": (5.0, True),
+                 "llava_candidate_score": (10.0, True), "llava_reference_score": (10.0, True),
                  "keyword_acc": (1.0, True), "thick_rate": (1.0, True), "wrong_lang_rate": (1.0, False),
                  "judge_thickness": (5.0, True), "judge_faithfulness": (5.0, True),
                  "judge_fluency": (5.0, True)}
@@ -382,7 +384,10 @@ def compare_runs(baseline: RunData, candidate: RunData,
             for metric in metrics[task]:
                 scale, higher = metric_scale(metric)
                 excluded = 0
-                if METRICS[metric].kind == "corpus":
+                if METRICS[metric].kind == "ratio":
+                    value_b, value_c, deltas, excluded = _ratio_deltas(METRICS[metric], rb, rc, n_boot,
+                                                                       stream_seed(seed, task, lang, metric))
+                elif METRICS[metric].kind == "corpus":
                     refs = [r["references"] for r in rb]
                     sb = corpus_statistics(metric, lang, [_hypothesis(r) for r in rb], refs)
                     sc = corpus_statistics(metric, lang, [_hypothesis(r) for r in rc], refs)
@@ -413,6 +418,34 @@ def compare_runs(baseline: RunData, candidate: RunData,
                     low, high, p_worse, p_better, points * scale / 100.0, alpha, higher, scale,
                     failed_b, failed_c, excluded))
     return out
+
+
+def _ratio_deltas(spec, rb: list[dict], rc: list[dict], n_boot: int, seed: int):
+    """A ratio of sums (LLaVA-Bench): paired over samples with both values in both runs; a failed
+    candidate sample keeps the baseline's denominator with a numerator of 0 (the worst)."""
+    from mella_eval.aggregate import sample_value
+    from mella_eval.metrics.resample import bootstrap_counts, resampled_means
+
+    num, den = spec.ratio_of
+    kept = []
+    for b, c in zip(rb, rc):
+        bn, bd = sample_value(b, num), sample_value(b, den)
+        if bn is None or bd is None:
+            continue
+        if not _ok(c):
+            kept.append((bn, bd, 0.0, bd))
+            continue
+        cn, cd = sample_value(c, num), sample_value(c, den)
+        if cn is not None and cd is not None:
+            kept.append((bn, bd, cn, cd))
+    if not kept:
+        raise MellaError(f"{spec.name}: no sample has a value in both runs; nothing to compare")
+    cols = list(zip(*kept))
+    counts = bootstrap_counts(len(kept), n_boot, seed)
+    ratio = lambda n, d: spec.scale * resampled_means(list(n), counts) / resampled_means(list(d), counts)  # noqa: E731
+    value_b = spec.scale * math.fsum(cols[0]) / math.fsum(cols[1])
+    value_c = spec.scale * math.fsum(cols[2]) / math.fsum(cols[3])
+    return value_b, value_c, ratio(cols[2], cols[3]) - ratio(cols[0], cols[1]), len(rb) - len(kept)
 
 
 def _lang_key(lang: str) -> tuple:

@@ -89,21 +89,18 @@ def run_judge(tasks: list[Task], records: list[dict], samples: dict[tuple, Sampl
         for record in records:
             if record["task"] != task.name or record["status"] != "ok" or record["prediction"] is None:
                 continue
-            if record.get("wrong_language") and config.wrong_language == "zero":
+            zero = bool(record.get("wrong_language")) and config.wrong_language == "zero"
+            if zero and not rubric.judges_wrong_language:
                 _set_verdict(record, rubric, _zeroed(rubric, record), raw=None, usage={})
                 continue
             sample = samples[(record["task"], record["lang"], record["id"])]
             request = GenerationRequest(
                 task=record["task"], lang=record["lang"], sample_id=record["id"],
-                messages=rubric.render(record["lang"], record["prediction"], sample.alt_text,
-                                       sample.keywords, sample.images),
-                settings=settings)
-            inputs = {"lang": record["lang"], "candidate": record["prediction"],
-                      "alt_text": sample.alt_text, "keywords": [list(k) for k in sample.keywords],
-                      "images": [i.sha256 for i in sample.images] if rubric.include_image else []}
-            keys[request.key] = judgement_key(identity, rubric.sha256, inputs)
+                messages=rubric.render(record["prediction"], sample), settings=settings)
+            keys[request.key] = judgement_key(identity, rubric.sha256,
+                                              rubric.inputs(record["prediction"], sample))
             requests.append(request)
-            targets[request.key] = (record, rubric)
+            targets[request.key] = (record, rubric, zero)
 
     def reject(request: GenerationRequest, completion) -> str | None:
         verdict = targets[request.key][1].parse(completion.text)
@@ -117,11 +114,15 @@ def run_judge(tasks: list[Task], records: list[dict], samples: dict[tuple, Sampl
         backend.close()
 
     for key, completion in completions.items():
-        record, rubric = targets[key]
+        record, rubric, zero = targets[key]
         if completion.status != "ok":
             verdict = Verdict("error", {}, reason=completion.reason)
         else:
             verdict = rubric.parse(completion.text)
+            if zero and verdict.status == "ok":  # judged for its other scores; this one is 0
+                verdict = replace(verdict, scores={k: 0 if k in rubric.zero_dimensions else v
+                                                   for k, v in verdict.scores.items()},
+                                  reason="wrong language: " + ", ".join(rubric.zero_dimensions) + " set to 0")
         _set_verdict(record, rubric, verdict, raw=completion.text, usage=completion.usage)
         for name in ("prompt_tokens", "completion_tokens"):
             outcome.usage[name] += int(completion.usage.get(name, 0) or 0)
@@ -137,7 +138,7 @@ def run_judge(tasks: list[Task], records: list[dict], samples: dict[tuple, Sampl
 
 def _zeroed(rubric: Rubric, record: dict) -> Verdict:
     return Verdict("ok", {d.key: 0 for d in rubric.dimensions},
-                   label=next(l for l in rubric.labels if l != rubric.positive_label),
+                   label=next((l for l in rubric.labels if l != rubric.positive_label), None),
                    rationale=None,
                    reason=f"wrong language (detected {record.get('detected_lang')}): scored 0 "
                           "without a judge request (--wrong-language zero)")
@@ -158,7 +159,8 @@ def _set_verdict(record: dict, rubric: Rubric, verdict: Verdict, raw: str | None
     if verdict.status == "ok":
         for dim in rubric.dimensions:
             record["metrics"][dim.metric] = float(verdict.scores[dim.key])
-        record["metrics"][rubric.label_metric] = 1.0 if verdict.label == rubric.positive_label else 0.0
+        if rubric.label_metric:
+            record["metrics"][rubric.label_metric] = 1.0 if verdict.label == rubric.positive_label else 0.0
 
 
 def judge_counts(records: list[dict], task_names: list[str]) -> list[dict]:
@@ -174,5 +176,5 @@ def judge_counts(records: list[dict], task_names: list[str]) -> list[dict]:
             row["not_judged"] += 1
         else:
             row[judge["status"]] += 1
-            row["zeroed_wrong_language"] += judge["raw"] is None and judge["status"] == "ok"
+            row["zeroed_wrong_language"] += bool(judge["reason"] and judge["reason"].startswith("wrong language"))
     return list(out.values())

@@ -19,10 +19,12 @@ from mella_eval.errors import MellaError, TaskError
 from mella_eval.languages import get_language
 from mella_eval.messages import ImagePart, Message, TextPart
 
-REQUIRED_KEYS = ("name", "version", "description", "dimensions", "labels", "label_metric",
-                 "positive_label", "system", "user", "schema")
-OPTIONAL_KEYS = ("include_image", "generation")
-PLACEHOLDERS = ("language", "alt_text", "keywords", "candidate")
+REQUIRED_KEYS = ("name", "version", "description", "dimensions", "system", "user", "schema")
+OPTIONAL_KEYS = ("include_image", "generation", "labels", "label_metric", "positive_label",
+                 "zero_dimensions")
+# Placeholders of the prompt templates; all but language and candidate come from the sample.
+PLACEHOLDERS = ("language", "candidate", "alt_text", "keywords", "question", "reference_answer",
+                "item_rubric")
 FENCE_RE = re.compile(r"^```(?:json)?\s*\n(.*)\n```$", re.DOTALL)
 
 
@@ -50,12 +52,15 @@ class Rubric:
     file: Path
     sha256: str  # of the rubric file's bytes: stored with every judgement
     dimensions: tuple[Dimension, ...]
-    labels: tuple[str, ...]
-    label_metric: str
-    positive_label: str
     system: str
     user: str
     schema: dict
+    labels: tuple[str, ...] = ()  # optional label (e.g. thin/thick) and its share metric
+    label_metric: str | None = None
+    positive_label: str | None = None
+    # Dimensions set to 0 for a wrong-language answer (--wrong-language zero). When some
+    # dimensions are not zeroed (a reference's own score), the judge is still asked.
+    zero_dimensions: tuple[str, ...] = ()
     include_image: bool = True
     max_new_tokens: int = 400
 
@@ -64,23 +69,46 @@ class Rubric:
         return json.dumps(self.schema, sort_keys=True, ensure_ascii=False)
 
     def metrics(self) -> list[str]:
-        return [d.metric for d in self.dimensions] + [self.label_metric]
+        return [d.metric for d in self.dimensions] + ([self.label_metric] if self.label_metric else [])
 
-    def render(self, lang: str, candidate: str, alt_text: str | None, keywords,
-               images: tuple[ImagePart, ...] = ()) -> tuple[Message, ...]:
-        """System + user messages. The candidate goes in as delimited data; a closing delimiter
-        inside it is neutralised so it cannot end the data block early."""
-        language = get_language(lang).english
-        safe = candidate.replace("</candidate>", "</ candidate>").replace("<candidate>", "< candidate>")
-        values = {
-            "language": language,
-            "alt_text": alt_text or "(none given)",
+    @property
+    def judges_wrong_language(self) -> bool:
+        """Whether a wrong-language answer still needs the judge (some score is not zeroed)."""
+        return any(d.key not in self.zero_dimensions for d in self.dimensions)
+
+    def used_placeholders(self) -> list[str]:
+        return [p for p in PLACEHOLDERS if "{" + p + "}" in self.system + self.user]
+
+    def values(self, candidate: str, sample) -> dict[str, str]:
+        """Placeholder values: the candidate (as data: a delimiter inside it is neutralised so it
+        cannot end its block early) and the sample's fields."""
+        def text(value) -> str:
+            return value if isinstance(value, str) and value.strip() else "(none given)"
+        keywords = getattr(sample, "keywords", ())
+        return {
+            "language": get_language(sample.lang).english,
+            "candidate": candidate.replace("</candidate>", "</ candidate>").replace("<candidate>", "< candidate>"),
+            "alt_text": text(getattr(sample, "alt_text", None)),
             "keywords": ", ".join(" / ".join(k) for k in keywords) if keywords else "(none given)",
-            "candidate": safe,
+            "question": text(getattr(sample, "question", None)),
+            "reference_answer": text(getattr(sample, "reference_answer", None)),
+            "item_rubric": text(getattr(sample, "item_rubric", None)),
         }
-        user_parts = (tuple(images) if self.include_image else ()) + (TextPart(self.user.format(**values)),)
+
+    def inputs(self, candidate: str, sample) -> dict:
+        """What the judgement depends on (its store key): used placeholders and image hashes."""
+        values = self.values(candidate, sample)
+        out = {p: values[p] for p in self.used_placeholders()}
+        out["candidate"], out["lang"] = candidate, sample.lang
+        out["images"] = [i.sha256 for i in sample.images] if self.include_image else []
+        return out
+
+    def render(self, candidate: str, sample) -> tuple[Message, ...]:
+        """System + user messages for judging `candidate`, an answer to `sample`."""
+        values = self.values(candidate, sample)
+        images: tuple[ImagePart, ...] = tuple(sample.images) if self.include_image else ()
         return (Message("system", (TextPart(self.system.format(**values)),)),
-                Message("user", user_parts))
+                Message("user", images + (TextPart(self.user.format(**values)),)))
 
     def parse(self, raw: str | None) -> Verdict:
         if raw is None or not raw.strip():
@@ -95,7 +123,7 @@ class Rubric:
             return _bad(f"not valid JSON ({e.msg} at position {e.pos})")
         if not isinstance(reply, dict):
             return _bad(f"expected a JSON object, got {type(reply).__name__}")
-        allowed = {d.key for d in self.dimensions} | {"label", "rationale"}
+        allowed = {d.key for d in self.dimensions} | {"rationale"} | ({"label"} if self.labels else set())
         extra = sorted(set(reply) - allowed)
         if extra:
             return _bad(f"unexpected key(s): {', '.join(extra)}")
@@ -108,7 +136,7 @@ class Rubric:
                 return _bad(f"{dim.key}: {value} is outside {dim.min}-{dim.max}")
             scores[dim.key] = value
         label = reply.get("label")
-        if label not in self.labels:
+        if self.labels and label not in self.labels:
             return _bad(f"label: expected one of {', '.join(self.labels)}, got {label!r}")
         rationale = reply.get("rationale")
         if not isinstance(rationale, str):
@@ -153,12 +181,16 @@ def load_rubric(spec: str, base: Path | None = None) -> Rubric:
                 or not isinstance(d.get("metric"), str) or d["min"] >= d["max"]:
             raise TaskError(path, f"dimensions.{key}", "expected {metric: name, min: int, max: int} with min < max")
         dims.append(Dimension(key, d["metric"], d["min"], d["max"]))
-    labels = doc["labels"]
-    if not isinstance(labels, list) or doc["positive_label"] not in labels:
-        raise TaskError(path, "positive_label", f"expected one of labels {labels!r}")
+    labels = doc.get("labels") or []
+    if labels and (not isinstance(labels, list) or doc.get("positive_label") not in labels
+                   or not isinstance(doc.get("label_metric"), str)):
+        raise TaskError(path, "labels", "labels need label_metric and a positive_label among them")
+    zero = doc.get("zero_dimensions", [d.key for d in dims])
+    if not isinstance(zero, list) or not set(zero) <= {d.key for d in dims}:
+        raise TaskError(path, "zero_dimensions", "expected a list of dimension keys")
     schema = doc["schema"]
     props = schema.get("properties", {}) if isinstance(schema, dict) else {}
-    expected = {d.key for d in dims} | {"label", "rationale"}
+    expected = {d.key for d in dims} | {"rationale"} | ({"label"} if labels else set())
     if set(props) != expected or set(schema.get("required", [])) != expected:
         raise TaskError(path, "schema", f"properties and required must be exactly: {', '.join(sorted(expected))}")
     for key in ("system", "user"):
@@ -167,8 +199,8 @@ def load_rubric(spec: str, base: Path | None = None) -> Rubric:
     return Rubric(
         name=str(doc["name"]), version=str(doc["version"]), file=path.resolve(),
         sha256=hashlib.sha256(raw).hexdigest(), dimensions=tuple(dims), labels=tuple(labels),
-        label_metric=doc["label_metric"], positive_label=doc["positive_label"],
-        system=doc["system"], user=doc["user"], schema=schema,
+        label_metric=doc.get("label_metric"), positive_label=doc.get("positive_label"),
+        zero_dimensions=tuple(zero), system=doc["system"], user=doc["user"], schema=schema,
         include_image=bool(doc.get("include_image", True)),
         max_new_tokens=int(generation.get("max_new_tokens", 400)),
     )

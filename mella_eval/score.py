@@ -61,16 +61,28 @@ def _score_row(task: str, lang: str, metric: str, records: list[dict]) -> dict:
             stats = corpus_statistics(metric, lang, [r["prediction"] for r in ok],
                                       [r["references"] for r in ok])
             row.update(value=stats.score(), signature=stats.signature)
+    elif METRICS[metric].kind == "ratio":
+        pairs = ratio_pairs(METRICS[metric], records)
+        row.update(n=len(pairs), failed=len(records) - len(pairs))
+        if pairs and sum(d for _, d in pairs) > 0:
+            row["value"] = METRICS[metric].scale * sum(n for n, _ in pairs) / sum(d for _, d in pairs)
     else:
         values = [r["metrics"][metric] for r in records if metric in r["metrics"]]
         row.update(n=len(values), failed=len(records) - len(values))
         if values:
             row["value"] = fmean(values)
-    if METRICS[metric].kind == "judge":
+    if METRICS[metric].kind in ("judge", "ratio"):
         row["judge_failed"] = sum(1 for r in records if r.get("judge", {}).get("status") in ("error", "parse_error"))
     if row["value"] is None:
         row["error"] = f"no sample could be scored ({row['failed']} failed)"
     return row
+
+
+def ratio_pairs(spec, records: list[dict]) -> list[tuple[float, float]]:
+    """(numerator, denominator) of a ratio metric for each record that has both."""
+    numerator, denominator = spec.ratio_of
+    return [(r["metrics"][numerator], r["metrics"][denominator]) for r in records
+            if numerator in r["metrics"] and denominator in r["metrics"]]
 
 
 def macro_means(scores: list[dict]) -> list[dict]:
@@ -124,7 +136,7 @@ def breakdown_rows(task, records: list[dict]) -> list[dict]:
     rows = []
     for (lang, value), group in groups.items():
         for metric in task.metrics:
-            if METRICS[metric].kind == "corpus":
+            if METRICS[metric].kind in ("corpus", "ratio"):
                 continue
             values = [r["metrics"][metric] for r in group if metric in r["metrics"]]
             rows.append({"task": task.name, "lang": lang, field: value, "metric": metric,

@@ -9,10 +9,14 @@ from dataclasses import dataclass
 class MetricSpec:
     name: str
     # "corpus": one value from the whole (task, lang) corpus; "sample": mean of per-sample values;
-    # "judge": mean of per-sample judge values over the judgements that succeeded.
+    # "judge": mean of per-sample judge values over the judgements that succeeded;
+    # "ratio": a ratio of sums of two per-sample metrics (LLaVA-Bench's relative score).
     kind: str
     needs: tuple[str, ...]  # sample fields the metric reads
     description: str
+    # kind "ratio": scale * sum(numerator) / sum(denominator) over samples with both values
+    ratio_of: tuple[str, str] | None = None
+    scale: float = 1.0
 
 
 METRICS: dict[str, MetricSpec] = {
@@ -42,5 +46,14 @@ METRICS: dict[str, MetricSpec] = {
                    "judge: faithfulness to the image and the reference alt-text, 1-5"),
         MetricSpec("judge_fluency", "judge", ("alt_text",), "judge: fluency in the target language, 1-5"),
         MetricSpec("thick_rate", "judge", ("alt_text",), "judge: share of descriptions labelled thick"),
+        MetricSpec("llava_candidate_score", "judge", ("question", "reference_answer"),
+                   "judge: the candidate answer's score, 1-10 (LLaVA-Bench)"),
+        MetricSpec("llava_reference_score", "judge", ("question", "reference_answer"),
+                   "judge: the reference answer's score, 1-10 (LLaVA-Bench)"),
+        MetricSpec("llava_relative", "ratio", ("question", "reference_answer"),
+                   "LLaVA-Bench relative score: 100 x sum(candidate scores) / sum(reference scores)",
+                   ratio_of=("llava_candidate_score", "llava_reference_score"), scale=100.0),
+        MetricSpec("xchat_score", "judge", ("question", "reference_answer", "item_rubric"),
+                   "judge: absolute grade 1-5 against a reference answer and the item's rubric"),
     ]
 }
