@@ -9,6 +9,7 @@ import string
 from dataclasses import dataclass
 
 from mella_eval.data import Sample
+from mella_eval.languages import get_language
 from mella_eval.messages import Message, TextPart, messages_fingerprint, user_message
 from mella_eval.tasks import GenerationSettings, Task
 
@@ -47,10 +48,11 @@ def build_requests(task: Task, samples: list[Sample], settings: GenerationSettin
 
 
 def render_prompt(task: Task, sample: Sample) -> str:
-    """The language's prompt with {question} and {options} filled from the sample."""
+    """The language's prompt with {question}, {options} and {language} (its English name)."""
     options = "\n".join(task.options_format.format(letter=letter, option=option)
                         for letter, option in zip(OPTION_LETTERS, sample.options))
-    return task.prompts[sample.lang].format(question=sample.question or "", options=options)
+    return task.prompts[sample.lang].format(question=sample.question or "", options=options,
+                                            language=get_language(sample.lang).english)
 
 
 def render_user_message(task: Task, sample: Sample) -> Message:

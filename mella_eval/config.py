@@ -131,7 +131,7 @@ class RunConfig:
             raise MellaError(f"--model {self.model}: no such file or folder")
         if self.backend == "openai" and self.predictions is None and not self.base_url:
             raise MellaError("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
-        if self.data_dir is not None and not self.data_dir.exists():
+        if self.data_dir is not None and "{lang}" not in str(self.data_dir) and not self.data_dir.exists():
             raise MellaError(f"--data-dir {self.data_dir}: not found")
         for name, value in (("--limit", self.limit), ("--batch-size", self.batch_size),
                             ("--num-threads", self.num_threads), ("--max-new-tokens", self.max_new_tokens),

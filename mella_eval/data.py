@@ -54,16 +54,20 @@ class Row:
 def load_samples(task: Task, langs: list[str], data_dir: Path | None = None,
                  limit: int | None = None) -> list[Sample]:
     """Samples of `task` in `langs` (in that order), at most `limit` per language."""
-    source = DatasetSource(path=Path(data_dir).absolute()) if data_dir else task.dataset
+    source = (DatasetSource(path=Path(data_dir).absolute(), lang_names=task.dataset.lang_names)
+              if data_dir else task.dataset)
     wanted = [lang for lang in langs if lang in task.prompts]
     per_lang: dict[str, list[Sample]] = {lang: [] for lang in wanted}
     seen: set[tuple[str, str]] = set()
     for fixed_lang, row in _rows_by_language(task, source, wanted):
+        if task.process_sample is not None:  # first: it may set the language, the id, the images
+            values = task.process_sample(dict(row.values))
+            if values is None:  # the hook skips this row
+                continue
+            row.values = values
         lang = fixed_lang or row.values.get(task.fields["lang"])
         if lang not in per_lang or (limit is not None and len(per_lang[lang]) >= limit):
             continue
-        if task.process_sample is not None:
-            row.values = task.process_sample(dict(row.values))
         sample = _to_sample(task, lang, row)
         if (lang, sample.id) in seen:
             raise DataError(f"{row.where}: duplicate id {sample.id!r} for language {lang} "
@@ -85,7 +89,8 @@ def _rows_by_language(task: Task, source: DatasetSource, langs: list[str]):
         needed = {ours: theirs for ours, theirs in task.fields.items() if not (lang and ours == "lang")}
         missing = [f"fields.{ours} -> column {theirs!r}" for ours, theirs in needed.items()
                    if theirs not in columns]
-        if missing:
+        # A process_sample hook may create columns: then a missing value is a per-sample error.
+        if missing and task.process_sample is None:
             raise DataError(
                 f"dataset {one.describe()} (task {task.name}, {task.file}) lacks mapped fields: "
                 f"{'; '.join(missing)}; its columns are: {', '.join(sorted(columns)) or 'none'}")
@@ -255,7 +260,9 @@ def _load_images(value: Any, base_dir: Path | None) -> list[ImagePart]:
 def _load_image(item: Any, base_dir: Path | None) -> ImagePart:
     data: bytes | None = None
     label = "image"
-    if isinstance(item, dict):  # datasets' Image(decode=False): {"bytes": ..., "path": ...}
+    if isinstance(item, (bytes, bytearray)):  # raw encoded bytes (e.g. decoded from base64)
+        data, item = bytes(item), None
+    elif isinstance(item, dict):  # datasets' Image(decode=False): {"bytes": ..., "path": ...}
         data = item.get("bytes")
         item = item.get("path") if data is None else None
     if isinstance(item, str):

@@ -139,7 +139,7 @@ def without_judge(task):
     """The task as scored without its judge: its other metrics only."""
     if task.judge is None:
         return task
-    metrics = tuple(m for m in task.metrics if METRICS[m].kind != "judge")
+    metrics = tuple(m for m in task.metrics if METRICS[m].kind not in ("judge", "ratio"))
     if not metrics:
         raise MellaError(f"task {task.name}: --no-judge leaves no metric to report")
     return replace(task, metrics=metrics, judge=None)

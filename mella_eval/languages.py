@@ -73,6 +73,7 @@ OTHERS: list[Language] = [
     Language("pt", "Portuguese", "português", "Latn", "13a"),
     Language("quz", "Cusco Quechua", "Runasimi", "Latn", "13a"),
     Language("ro", "Romanian", "română", "Latn", "13a"),
+    Language("rw", "Kinyarwanda", "Ikinyarwanda", "Latn", "13a"),
     Language("si", "Sinhala", "සිංහල", "Sinh", "13a"),
     Language("su", "Sundanese", "basa Sunda", "Latn", "13a"),
     Language("sv", "Swedish", "svenska", "Latn", "13a"),

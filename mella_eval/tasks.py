@@ -27,14 +27,14 @@ TOP_LEVEL_KEYS = {
     "process_sample", "judge", "langs", "options_format", "answer_format", "image_marker",
     "breakdown",
 }
-DATASET_KEYS = {"path", "hub", "revision", "split", "config", "format"}
+DATASET_KEYS = {"path", "hub", "revision", "split", "config", "format", "lang_names"}
 DATA_FORMATS = {"jsonl", "json", "parquet", "csv", "imagefolder"}
 # Our field names -> whether every task needs them. Metrics add their own needs (registry).
 FIELD_KEYS = {"id": True, "lang": True, "image": True, "references": False, "alt_text": False,
               "keywords": False, "question": False, "options": False, "answer": False,
               "answers": False, "country": False, "reference_answer": False, "item_rubric": False}
 # Placeholders a prompt may use, filled from the sample.
-PROMPT_PLACEHOLDERS = ("question", "options")
+PROMPT_PLACEHOLDERS = ("question", "options", "language")
 ANSWER_FORMATS = ("letter", "index0", "index1", "text", "bool")
 DEFAULT_PROMPT = "default"  # prompts.default: the prompt of every language in `langs` without its own
 GENERATION_KEYS = {"max_new_tokens": int, "temperature": float, "top_p": float, "seed": int,
@@ -68,6 +68,8 @@ class DatasetSource:
     split: str = "test"
     config: str | None = None
     format: str | None = None
+    # What "{lang}" stands for per language when the source names differ (th -> "thai").
+    lang_names: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def per_language(self) -> bool:
@@ -77,7 +79,8 @@ class DatasetSource:
     def for_lang(self, lang: str) -> "DatasetSource":
         from dataclasses import replace
 
-        fill = lambda v: None if v is None else str(v).replace("{lang}", lang)  # noqa: E731
+        name = self.lang_names.get(lang, lang)
+        fill = lambda v: None if v is None else str(v).replace("{lang}", name)  # noqa: E731
         return replace(self, config=fill(self.config), split=fill(self.split),
                        path=Path(fill(self.path)) if self.path is not None else None)
 
@@ -160,7 +163,7 @@ def _validate(path: Path, doc: dict, raw_bytes: bytes, trusted: bool) -> Task:
     judge = doc.get("judge")
     if judge is not None and (not isinstance(judge, str) or not judge):
         raise TaskError(path, "judge", f"expected a rubric name (a file in judges/) or path, got {judge!r}")
-    judge_metrics = [m for m in metrics if METRICS[m].kind == "judge"]
+    judge_metrics = [m for m in metrics if METRICS[m].kind in ("judge", "ratio")]
     if judge_metrics and judge is None:
         raise TaskError(path, "judge", f"metrics {', '.join(judge_metrics)} need a judge rubric: "
                                        "add e.g. `judge: thick_description`")
@@ -275,15 +278,18 @@ def _validate_dataset(path: Path, doc: dict) -> DatasetSource:
     for key in ("path", "hub", "revision", "split", "config"):
         if key in ds and not isinstance(ds[key], str):
             raise TaskError(path, f"dataset.{key}", f"expected a string, got {_type(ds[key])}")
+    names = ds.get("lang_names") or {}
+    if not isinstance(names, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in names.items()):
+        raise TaskError(path, "dataset.lang_names", "expected a mapping of language code -> name in the source")
     if "path" in ds:
         # No resolve(): a "{lang}" in the path is filled in later.
         return DatasetSource(path=Path(os.path.normpath(path.parent / ds["path"])), format=fmt,
-                             split=ds.get("split", "test"))
+                             split=ds.get("split", "test"), lang_names=names)
     if not ds.get("revision"):
         raise TaskError(path, "dataset.revision",
                         "a hub dataset needs a pinned revision (commit sha or tag) for reproducible scores")
     return DatasetSource(hub=ds["hub"], revision=ds["revision"], split=ds.get("split", "test"),
-                         config=ds.get("config"), format=fmt)
+                         config=ds.get("config"), format=fmt, lang_names=names)
 
 
 def _validate_generation(path: Path, gen: Any) -> GenerationSettings:
@@ -359,7 +365,7 @@ def bundled_tasks_dir() -> Path:
 
 
 class TaskRegistry:
-    """Finds task files by name. Bundled tasks are data only; --include-path folders are trusted."""
+    """Finds task files (and groups) by name: the bundled ones and those of --include-path folders."""
 
     def __init__(self, include_paths: list[Path] | tuple[Path, ...] = ()):
         self.trusted_dirs = [Path(p).resolve() for p in include_paths]
@@ -378,8 +384,10 @@ class TaskRegistry:
         return sorted(self._files)
 
     def is_trusted(self, path: Path) -> bool:
+        """Task files shipped with mella-eval (their hooks are part of the package) and those in
+        --include-path folders may name Python hooks; any other task file is data only."""
         path = path.resolve()
-        return any(path.is_relative_to(d) for d in self.trusted_dirs)
+        return any(path.is_relative_to(d) for d in [bundled_tasks_dir().resolve(), *self.trusted_dirs])
 
     def load(self, path: Path) -> Task:
         return load_task(path, trusted=self.is_trusted(path))
