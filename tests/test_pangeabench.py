@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fault_server import FaultServer, reply_json
+from fault_server import FaultServer, per_prompt, reply_json
 from mella_eval.build import OPTION_LETTERS
 from mella_eval.cli import main
 from mella_eval.data import load_samples
@@ -127,14 +127,19 @@ def test_judged_tasks_through_a_judge_server(fixture_tasks, tmp_path, name, verd
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["hf", "vllm"])
 def test_every_task_runs_the_tiny_model(fixture_tasks, tmp_path, tiny_vlm, backend):
-    with FaultServer(default=reply_json({"rationale": "r", "reference_score": 7, "candidate_score": 3,
-                                         "score": 2})) as server:
+    """All ten tasks (the judged ones with a scripted judge server) through a local backend."""
+    verdicts = per_prompt({"Score rubric:": reply_json({"rationale": "r", "score": 2})},
+                          default=reply_json({"rationale": "r", "reference_score": 7, "candidate_score": 3}))
+    with FaultServer(verdicts) as server:
         code = main(["run", "--model", str(tiny_vlm), "--backend", backend, "--max-model-len", "2048",
-                     "--tasks", ",".join(str(fixture_tasks / f"{n}.yaml") for n in NON_JUDGE),
+                     "--tasks", ",".join(str(fixture_tasks / f"{n}.yaml") for n in FIXTURE),
                      "--include-path", str(fixture_tasks), "--langs", "task", "--limit", "1",
-                     "--max-new-tokens", "8", "--no-cache", "--output-dir", str(tmp_path), "--run-name", backend])
+                     "--max-new-tokens", "8", "--no-cache", "--wrong-language", "flag",
+                     "--judge-model", server.model, "--judge-base-url", server.base_url,
+                     "--output-dir", str(tmp_path), "--run-name", backend])
     assert code in (0, 1)  # tiny-model gibberish may leave a metric without value; never a crash
     records = [json.loads(l) for l in (tmp_path / backend / "samples.jsonl").open(encoding="utf-8")]
-    assert len(records) >= len(NON_JUDGE) * 2
+    assert {r["task"] for r in records} == set(FIXTURE)
+    assert all(r["judge"]["status"] == "ok" for r in records if r["task"] in ("m_llava_bench", "xchatbench"))
     assert all(r["status"] == "ok" and r["prediction"] is not None for r in records), \
         [r["reason"] for r in records if r["status"] != "ok"]
