@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="a trusted folder of task files (may run the Python hooks they name); repeatable")
 
     model = run.add_argument_group("model and backend")
-    model.add_argument("--backend", default="auto", choices=["auto", "vllm", "hf", "openai"],
+    model.add_argument("--backend", default="auto", choices=["auto", "vllm", "hf", "openai", "ray-vllm"],
                        help="inference backend (default: auto = vllm when installed, else hf)")
     model.add_argument("--model-args", metavar="K=V,...",
                        help="extra keyword arguments for the model loader, e.g. attn_implementation=sdpa")
@@ -73,6 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--gpu-memory-utilization", type=float, help="share of GPU memory vLLM may use")
     engine.add_argument("--vllm-chunk-size", type=int, default=1024,
                         help="requests per LLM.chat call; results are saved per chunk (0 = all at once)")
+
+    ray = run.add_argument_group("Ray Data over vLLM engine actors (--backend ray-vllm)")
+    ray.add_argument("--ray-address", help="cluster to join: auto, HOST:6379 or ray://HOST:10001 "
+                                           "(default: $RAY_ADDRESS, else a local Ray instance)")
+    ray.add_argument("--num-replicas", type=int, default=1, help="vLLM engine actors (default 1)")
+    ray.add_argument("--ray-gpus-per-replica", type=float,
+                     help="GPUs per engine actor (default: --tensor-parallel-size on GPUs, 0 on CPU)")
+    ray.add_argument("--ray-cpus-per-replica", type=float, default=1.0, help="CPUs per engine actor")
+    ray.add_argument("--ray-batch-size", type=int, default=16,
+                     help="requests per actor call; results are saved per batch (default 16)")
 
     api = run.add_argument_group("openai-compatible server (--backend openai)")
     api.add_argument("--base-url", help="server URL, e.g. http://127.0.0.1:8000/v1")

@@ -13,7 +13,7 @@ from mella_eval.languages import parse_langs
 from mella_eval.shard import parse_shard
 
 # Backends that load weights from --model (a folder or a hub id); others take a served name.
-LOCAL_MODEL_BACKENDS = ("auto", "hf", "vllm")
+LOCAL_MODEL_BACKENDS = ("auto", "hf", "vllm")  # ray-vllm: the path is read on the workers
 
 
 @dataclass
@@ -45,6 +45,12 @@ class RunConfig:
     gpu_memory_utilization: float | None = None
     max_model_len: int | None = None
     vllm_chunk_size: int = 1024
+    # ray-vllm: a Ray Data pipeline over vLLM engine actors
+    ray_address: str | None = None  # None: a local Ray instance; "auto" or HOST:PORT: a cluster
+    num_replicas: int = 1
+    ray_gpus_per_replica: float | None = None  # default: --tensor-parallel-size on GPUs, 0 on CPU
+    ray_cpus_per_replica: float = 1.0
+    ray_batch_size: int = 16
     # openai-compatible server
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
@@ -94,6 +100,11 @@ class RunConfig:
             gpu_memory_utilization=args.gpu_memory_utilization,
             max_model_len=args.max_model_len,
             vllm_chunk_size=args.vllm_chunk_size,
+            ray_address=args.ray_address,
+            num_replicas=args.num_replicas,
+            ray_gpus_per_replica=args.ray_gpus_per_replica,
+            ray_cpus_per_replica=args.ray_cpus_per_replica,
+            ray_batch_size=args.ray_batch_size,
             base_url=args.base_url,
             api_key_env=args.api_key_env,
             concurrency=args.concurrency,
@@ -137,7 +148,8 @@ class RunConfig:
                             ("--num-threads", self.num_threads), ("--max-new-tokens", self.max_new_tokens),
                             ("--tensor-parallel-size", self.tensor_parallel_size),
                             ("--data-parallel-size", self.data_parallel_size),
-                            ("--max-model-len", self.max_model_len), ("--concurrency", self.concurrency)):
+                            ("--max-model-len", self.max_model_len), ("--concurrency", self.concurrency),
+                            ("--num-replicas", self.num_replicas), ("--ray-batch-size", self.ray_batch_size)):
             if value is not None and value < 1:
                 raise MellaError(f"{name} must be a positive integer, got {value}")
         if self.gpu_memory_utilization is not None and not 0 < self.gpu_memory_utilization <= 1:

