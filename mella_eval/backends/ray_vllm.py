@@ -266,7 +266,7 @@ class _EngineActor:
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         self.backend = VLLMBackend(**engine_kwargs)
         # Started now with the run's largest image count, not by the first batch.
-        self.backend._start(max_images)
+        self.backend.start(max_images)
 
     def __call__(self, batch):
         import pyarrow as pa

@@ -61,7 +61,8 @@ class VLLMBackend:
                    model_args=config.model_args,
                    data_parallel_size=getattr(config, "data_parallel_size", 1))
 
-    def _start(self, max_images: int) -> None:
+    def start(self, max_images: int) -> None:
+        """Start the engine (also called by the Ray actors, which know the largest image count)."""
         try:
             from vllm import LLM
             from vllm.platforms import current_platform
@@ -91,7 +92,7 @@ class VLLMBackend:
 
         dtype = self.engine_args["dtype"]
         if dtype == "auto" and not torch.cuda.is_available():
-            dtype = "float32"  # what _start resolves on CPU
+            dtype = "float32"  # what start() resolves on CPU
         return {"backend": self.name, **local_model_identity(self.model_name), "dtype": dtype,
                 "max_model_len": self.engine_args.get("max_model_len"), "model_args": self.model_args}
 
@@ -110,7 +111,7 @@ class VLLMBackend:
                                          self.engine_args["tensor_parallel_size"])
             return self._pool.generate(requests, on_result)
         if self.llm is None:
-            self._start(max(len(all_images(r.messages)) for r in requests))
+            self.start(max(len(all_images(r.messages)) for r in requests))
         from vllm import SamplingParams
 
         s = requests[0].settings
