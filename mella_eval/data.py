@@ -10,7 +10,6 @@ references) becomes that sample's `error` and the run goes on.
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -18,6 +17,7 @@ from typing import Any, Iterable
 from mella_eval.errors import DataError
 from mella_eval.messages import ImagePart
 from mella_eval.metrics.text import nfc
+from mella_eval.results import iter_jsonl_objects
 from mella_eval.tasks import DatasetSource, Task
 
 DATA_FILE_SUFFIXES = {".jsonl": "jsonl", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
@@ -208,18 +208,9 @@ def _looks_like_jsonl(path: Path) -> bool:
 
 def _read_jsonl(path: Path) -> tuple[list[Row], set[str]]:
     rows, columns = [], set()
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                values = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path} line {number}: not valid JSON ({e.msg})") from None
-            if not isinstance(values, dict):
-                raise DataError(f"{path} line {number}: expected a JSON object")
-            columns.update(values)
-            rows.append(Row(values, path.parent, f"{path.name} line {number}"))
+    for number, values in iter_jsonl_objects(path, DataError):
+        columns.update(values)
+        rows.append(Row(values, path.parent, f"{path.name} line {number}"))
     return rows, columns
 
 

@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mella_eval.errors import MellaError
-from mella_eval.results import SCHEMA_VERSION, atomic_write_text
+from mella_eval.results import SCHEMA_VERSION, atomic_write_text, iter_jsonl_objects
 
 REPORT_NAME = "report.html"
 WORST_PER_TASK = 10
@@ -120,22 +120,7 @@ def _check_results(path: Path, results) -> None:
 
 
 def _read_records(path: Path) -> list[dict]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as e:
-        raise MellaError(f"{path}: not UTF-8 ({e.reason} at byte {e.start})") from None
-    records = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise MellaError(f"{path} line {number}: not valid JSON ({e.msg})") from None
-        if not isinstance(record, dict):
-            raise MellaError(f"{path} line {number}: expected a JSON object")
-        records.append(record)
-    return records
+    return [record for _, record in iter_jsonl_objects(path)]
 
 
 class Thumbs:

@@ -79,6 +79,28 @@ def write_run(run_dir: Path, results: dict, records: list[dict]) -> None:
                       json.dumps(results, ensure_ascii=False, indent=2, sort_keys=False) + "\n")
 
 
+def iter_jsonl_objects(path: Path, error=None):
+    """(line number, object) for each non-blank line of a JSONL file; a line that is not a JSON
+    object raises `error` (a MellaError subclass) naming the file and line."""
+    from mella_eval.errors import MellaError
+
+    error = error or MellaError
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise error(f"{path}: not UTF-8 ({e.reason} at byte {e.start})") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise error(f"{path} line {number}: not valid JSON ({e.msg})") from None
+        if not isinstance(value, dict):
+            raise error(f"{path} line {number}: expected a JSON object")
+        yield number, value
+
+
 def read_results(run_dir: Path) -> dict:
     return json.loads((Path(run_dir) / "results.json").read_text(encoding="utf-8"))
 
