@@ -50,7 +50,7 @@ def run(config: RunConfig) -> RunOutcome:
     by_key = {r.key: r for r in requests}
     records = [rec for task in tasks
                for rec in make_records(task, samples_by_task[task.name], by_key, completions)]
-    annotate_guards(records)
+    annotate_guards(records, {t.name: t for t in tasks})
     add_sample_metrics(tasks, records)
     t_judge = time.monotonic()
     judge = _judge(config, tasks, records, samples_by_task) if any(t.judge for t in tasks) else None

@@ -11,16 +11,22 @@ from mella_eval.injection import detect_injection
 from mella_eval.langid import LANG_SCRIPTS, detect_language, is_wrong_language
 
 
-def annotate_guards(records: list[dict]) -> None:
-    """Add `detected_lang`, `wrong_language` and `injection_suspected` to records with a prediction."""
+def annotate_guards(records: list[dict], tasks: dict | None = None) -> None:
+    """Add `detected_lang`, `wrong_language` and `injection_suspected` to records with a prediction.
+
+    `tasks` (name -> Task) says which language each task's answers are expected in; without it,
+    the sample's language."""
+    tasks = tasks or {}
     for record in records:
         prediction = record.get("prediction")
         if record["status"] != "ok" or prediction is None:
             continue
+        task = tasks.get(record["task"])
+        expected = task.expected_answer_lang(record["lang"]) if task is not None else record["lang"]
         record["detected_lang"] = detect_language(prediction).code
         # None: the detector has no rule for this language (it covers MELLA's eight + English).
-        record["wrong_language"] = (is_wrong_language(prediction, record["lang"])
-                                    if record["lang"] in LANG_SCRIPTS else None)
+        record["wrong_language"] = (is_wrong_language(prediction, expected)
+                                    if expected in LANG_SCRIPTS else None)
         record["injection_suspected"] = detect_injection(prediction)
 
 

@@ -25,7 +25,7 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 TOP_LEVEL_KEYS = {
     "name", "version", "description", "dataset", "fields", "prompts", "generation", "metrics",
     "process_sample", "judge", "langs", "options_format", "answer_format", "image_marker",
-    "breakdown",
+    "breakdown", "answer_lang",
 }
 DATASET_KEYS = {"path", "hub", "revision", "split", "config", "format", "lang_names"}
 DATA_FORMATS = {"jsonl", "json", "parquet", "csv", "imagefolder"}
@@ -107,11 +107,18 @@ class Task:
     answer_format: str = "letter"  # how `answer` names the right option (or a bool for yes/no)
     image_marker: str | None = None  # regex with the 1-based image number, e.g. "<image (\\d+)>"
     breakdown: str | None = None  # a field to break sample metrics down by (e.g. country)
+    # The language answers are expected in when it is not the sample's (xGQA: English answers
+    # to questions in every language). None: the sample's language.
+    answer_lang: str | None = None
     process_sample: Callable[[dict], dict] | None = field(default=None, compare=False)
 
     @property
     def langs(self) -> list[str]:
         return list(self.prompts)
+
+    def expected_answer_lang(self, sample_lang: str) -> str:
+        """The language a reply to a sample in `sample_lang` should be written in."""
+        return self.answer_lang or sample_lang
 
 
 def load_task(path: Path, trusted: bool = False) -> Task:
@@ -257,6 +264,12 @@ def _validate_extras(path: Path, doc: dict, fields: dict) -> dict:
             raise TaskError(path, "image_marker", f"not a usable regular expression: {e}") from None
     if "breakdown" in extras and extras["breakdown"] not in fields:
         raise TaskError(path, "breakdown", f"expected a mapped field ({', '.join(fields)})")
+    answer_lang = doc.get("answer_lang")
+    if answer_lang is not None:
+        if answer_lang not in LANGUAGES:
+            raise TaskError(path, "answer_lang", "expected a language code the answers are written in "
+                                                 f"(one of: {', '.join(LANGUAGES)})")
+        extras["answer_lang"] = answer_lang
     answer_format = doc.get("answer_format", "letter")
     if answer_format not in ANSWER_FORMATS:
         raise TaskError(path, "answer_format", f"expected one of {', '.join(ANSWER_FORMATS)}")
