@@ -8,16 +8,31 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
+import traceback
+from pathlib import Path
 
 from mella_eval import __version__
-from mella_eval.errors import MellaError
+from mella_eval.config import DEFAULT_MAX_IMAGE_MB
+from mella_eval.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, Interrupted, MellaError
 
 RUN_EPILOG = """examples:
   mella-eval run --model ./my-vlm --tasks linguistic --langs all
   mella-eval run --model ./my-vlm --tasks linguistic,culture --langs th,vi --limit 20
   mella-eval run --predictions preds.jsonl --tasks linguistic --langs all
   mella-eval run --model ./my-vlm --tasks ./my_tasks/ --include-path ./my_tasks
+
+exit codes:
+  0    done
+  1    finished and results written, but a gate failed: a score could not be computed, more
+       samples failed than --max-failure-rate allows (default 0: any), or more judgements
+       than --max-judge-failure-rate
+  2    bad input or environment (a flag, a file, an unwritable or full output folder): one line
+  3    an unexpected error inside mella-eval (a bug): one line; MELLA_TRACEBACK=1 shows it
+  130  interrupted by Ctrl-C, 143 by SIGTERM: finished responses stay in the response store;
+       the same command resumes
 """
 
 
@@ -49,7 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="evaluate the i-th of N deterministic slices of the samples (0-based; "
                            "balanced across languages); combine the runs with `mella-eval merge`")
     what.add_argument("--include-path", action="append", metavar="DIR",
-                      help="a trusted folder of task files (may run the Python hooks they name); repeatable")
+                      help="a trusted folder of task files (may run the Python hooks they name and "
+                           "read images outside their dataset folder); repeatable")
+    what.add_argument("--max-image-mb", type=float, default=DEFAULT_MAX_IMAGE_MB, metavar="MB",
+                      help="an image file larger than this is a per-sample error "
+                           f"(default: {DEFAULT_MAX_IMAGE_MB})")
+    what.add_argument("--allow-external-images", action="store_true",
+                      help="let dataset rows name images outside the dataset folder (absolute paths, "
+                           "../, symlinks); by default only trusted (--include-path) tasks may")
 
     model = run.add_argument_group("model and backend")
     model.add_argument("--backend", default="auto", choices=["auto", "vllm", "hf", "openai", "ray-vllm"],
@@ -116,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="an answer in the wrong language: judge scores of 0 without a judge call "
                             "(zero, default) or judged normally and only flagged (flag)")
 
+    gate = run.add_argument_group("gates (exit code 1, results still written)")
+    gate.add_argument("--max-failure-rate", type=float, default=0.0, metavar="SHARE",
+                      help="largest share of failed samples (generation errors, missing predictions, "
+                           "unreadable images) a run may have and still exit 0 (default: 0: any "
+                           "failed sample fails the run)")
+
     out = run.add_argument_group("output")
     out.add_argument("--output-dir", default="results", help="parent folder of run folders (default: results)")
     out.add_argument("--run-name", help="run folder name (default: MODEL-TIMESTAMP)")
@@ -143,42 +171,104 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: see mella_eval.errors (0 done, 1 a gate failed, 2 bad input, 3 a bug,
+    128 + N stopped by signal N)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="mella-eval: %(message)s", stream=sys.stderr)
     if args.command is None:
         parser.print_help()
-        return 2
+        return EXIT_BAD_INPUT
+    previous = _stop_on_sigterm()
     try:
         return args.func(args)
     except MellaError as e:
         print(f"mella-eval: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("mella-eval: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt as e:
+        print(f"mella-eval: interrupted ({_signal_name(e)})", file=sys.stderr)
+        return interrupt_exit_code(e)
+    except OSError as e:  # the environment (permissions, a full disk), not a bug
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"mella-eval: error: {where}{e.strerror or e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as e:  # noqa: BLE001 -- one line and its own exit code, never a traceback
+        print(internal_error_line(e), file=sys.stderr)
+        if os.environ.get("MELLA_TRACEBACK"):
+            traceback.print_exception(e, file=sys.stderr)
+        return EXIT_INTERNAL
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_on_sigterm():
+    """SIGTERM (a scheduler stopping the job, `kill`) is handled like Ctrl-C: work in flight
+    stops, what finished stays saved, and the command says how to resume. Returns the previous
+    handler (None where no handler can be installed: not the main thread)."""
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # signals can only be set from the main thread
+        return None
+
+
+def _signal_name(e: KeyboardInterrupt) -> str:
+    return signal.Signals(e.signum).name if isinstance(e, Interrupted) else "Ctrl-C"
+
+
+def interrupt_exit_code(e: KeyboardInterrupt) -> int:
+    return e.exit_code if isinstance(e, Interrupted) else 128 + signal.SIGINT
+
+
+def internal_error_line(e: BaseException) -> str:
+    """One line for an unexpected exception: what and where, and that it is a bug."""
+    frames = traceback.extract_tb(e.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    message = " ".join(str(e).split())
+    if len(message) > 300:
+        message = message[:297] + "..."
+    return (f"mella-eval: internal error: {type(e).__name__}{': ' + message if message else ''}{where} "
+            f"(a bug in mella-eval, please report it; MELLA_TRACEBACK=1 prints the traceback; "
+            f"exit code {EXIT_INTERNAL})")
 
 
 def cmd_run(args) -> int:
     from mella_eval.config import RunConfig
-    from mella_eval.evaluator import run
+    from mella_eval.evaluator import run, saved_responses_hint
     from mella_eval.summary import format_summary
 
     config = RunConfig.from_args(args)
-    outcome = run(config)
+    try:
+        outcome = run(config)
+    except KeyboardInterrupt as e:
+        print(f"mella-eval: interrupted ({_signal_name(e)}) before results were written: "
+              f"{saved_responses_hint(config)}", file=sys.stderr)
+        return interrupt_exit_code(e)
     print(format_summary(outcome.results))
     print(f"\nresults: {outcome.run_dir / 'results.json'}\nsamples: {outcome.run_dir / 'samples.jsonl'}")
-    code = 0
+    code = EXIT_OK
     for s in outcome.results["scores"]:
         if s["value"] is None:
             print(f"mella-eval: error: {s['task']}/{s['lang']}/{s['metric']}: {s['error']}", file=sys.stderr)
-            code = 1
+            code = EXIT_FAILED
+    failures = outcome.results.get("failures")
+    if failures and failures["failure_rate"] > failures["max_failure_rate"]:
+        worst = ", ".join(f"{g['task']}/{g['lang']} {g['failed']}/{g['samples']}"
+                          for g in failures["by_task_lang"] if g["failed"])
+        print(f"mella-eval: error: {failures['failed']} of {failures['samples']} samples failed "
+              f"({failures['failure_rate']:.1%} > --max-failure-rate {failures['max_failure_rate']:.1%}): "
+              f"{worst}; see samples.jsonl (status, reason); scores cover only the samples that did "
+              "not fail", file=sys.stderr)
+        code = EXIT_FAILED
     judge = outcome.results.get("judge")
     if judge and judge["failure_rate"] > judge["max_failure_rate"]:
         print(f"mella-eval: error: {judge['failed']} of {judge['judged']} judgements failed "
               f"({judge['failure_rate']:.1%} > --max-judge-failure-rate {judge['max_failure_rate']:.1%}); "
               "see samples.jsonl (judge.status, judge.reason); re-run to retry them", file=sys.stderr)
-        code = 1
+        code = EXIT_FAILED
     return code
 
 

@@ -14,6 +14,9 @@ from mella_eval.shard import parse_shard
 
 # Backends that load weights from --model (a folder or a hub id); others take a served name.
 LOCAL_MODEL_BACKENDS = ("auto", "hf", "vllm")  # ray-vllm: the path is read on the workers
+DEFAULT_MAX_IMAGE_MB = 64
+# A run name is one folder name: no separators, not "." or "..", not a hidden or flag-like name.
+RUN_NAME_RE = re.compile(r"[A-Za-z0-9_+][A-Za-z0-9._+-]*")
 
 
 @dataclass
@@ -69,6 +72,11 @@ class RunConfig:
     judge_tensor_parallel_size: int = 1
     max_judge_failure_rate: float = 0.05
     wrong_language: str = "zero"  # zero: wrong-language answers get judge scores of 0; flag: only flagged
+    # A run whose share of failed samples exceeds this exits 1 (results are still written).
+    max_failure_rate: float = 0.0
+    # Images: a per-sample error past this size; paths outside the dataset folder only if allowed.
+    max_image_bytes: int = DEFAULT_MAX_IMAGE_MB << 20
+    allow_external_images: bool = False
     started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
     @classmethod
@@ -121,6 +129,9 @@ class RunConfig:
             judge_tensor_parallel_size=args.judge_tensor_parallel_size,
             max_judge_failure_rate=args.max_judge_failure_rate,
             wrong_language=args.wrong_language,
+            max_failure_rate=args.max_failure_rate,
+            max_image_bytes=_image_bytes(args.max_image_mb),
+            allow_external_images=args.allow_external_images,
         )
         config.validate()
         return config
@@ -165,8 +176,16 @@ class RunConfig:
         if self.judge_model and self.judge_backend in ("auto", "vllm", "hf") and not self.judge_base_url \
                 and _looks_like_path(self.judge_model) and not Path(self.judge_model).expanduser().exists():
             raise MellaError(f"--judge-model {self.judge_model}: no such file or folder")
-        if self.run_name is not None and not re.fullmatch(r"[A-Za-z0-9._+-]+", self.run_name):
-            raise MellaError(f"--run-name {self.run_name!r}: use letters, digits and . _ + - only")
+        if not 0 <= self.max_failure_rate <= 1:
+            raise MellaError(f"--max-failure-rate must be in [0, 1], got {self.max_failure_rate}")
+        if self.max_image_bytes < 1:
+            raise MellaError(f"--max-image-mb must be > 0, got {self.max_image_bytes / (1 << 20):g}")
+        if self.run_name is not None and not RUN_NAME_RE.fullmatch(self.run_name):
+            raise MellaError(f"--run-name {self.run_name!r}: one folder name of letters, digits and "
+                             ". _ + - (not starting with . or -; no path separators)")
+        for flag, url in (("--base-url", self.base_url), ("--judge-base-url", self.judge_base_url)):
+            if url is not None:
+                check_server_url(flag, url)
         if self.model and self.backend in LOCAL_MODEL_BACKENDS and _looks_like_path(self.model):
             self.model = str(Path(self.model).expanduser().resolve())
 
@@ -210,6 +229,33 @@ def parse_model_args(spec: str | None, flag: str = "--model-args") -> dict:
             value = raw.strip()
         out[key.strip()] = value
     return out
+
+
+def check_server_url(flag: str, url: str) -> None:
+    """An http(s) URL with a host and no credentials: a password in the URL would be recorded in
+    results.json and sent as a second Authorization header. The message never repeats it."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError on a port that is not a number
+    except ValueError:
+        raise MellaError(f"{flag}: not a valid URL (the port is not a number)") from None
+    if parts.username is not None or parts.password is not None:
+        shown = f"{parts.scheme}://***@{parts.hostname or ''}{parts.path}"
+        raise MellaError(f"{flag} {shown}: credentials in the URL are not supported; put the key in "
+                         "the environment variable named by --api-key-env / --judge-api-key-env")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise MellaError(f"{flag}: expected http(s)://HOST[:PORT]/..., e.g. http://127.0.0.1:8000/v1 "
+                         f"(got scheme {parts.scheme or 'none'!r}, host {parts.hostname or 'none'!r})")
+
+
+def _image_bytes(megabytes: float) -> int:
+    import math
+
+    if not math.isfinite(megabytes) or megabytes <= 0:
+        raise MellaError(f"--max-image-mb must be a number > 0, got {megabytes}")
+    return int(megabytes * (1 << 20))
 
 
 def _looks_like_path(model: str) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 from mella_eval.build import build_requests
 from mella_eval.config import RunConfig
 from mella_eval.data import load_samples
-from mella_eval.errors import MellaError
+from mella_eval.errors import MellaError, OutputError
 from mella_eval.metrics.registry import METRICS
 from mella_eval.guards import annotate_guards
 from mella_eval.languages import EVERY_TASK_LANGUAGE
@@ -70,10 +70,52 @@ def run(config: RunConfig) -> RunOutcome:
     if judge is not None:
         results["judge"] = judge.as_dict(config.max_judge_failure_rate)
         results["run"]["execution"]["judge_requests"] = judge.requests
+    results["failures"] = failure_summary(records, config.max_failure_rate)
     run_dir = config.output_dir / results["run"]["name"]
-    write_run(run_dir, results, records)
-    write_thumbnails(run_dir, [s for samples in samples_by_task.values() for s in samples])
+    try:
+        write_run(run_dir, results, records)
+    except OSError as e:
+        raise OutputError(f"cannot write the results to {run_dir}: {e.strerror or e}; "
+                          f"{saved_responses_hint(config)}; free space there or choose another "
+                          "--output-dir") from None
+    try:
+        write_thumbnails(run_dir, [s for samples in samples_by_task.values() for s in samples])
+    except OSError as e:  # the results are complete; only the report's pictures are missing
+        log.warning("results written to %s, but not the report thumbnails: %s", run_dir, e.strerror or e)
     return RunOutcome(run_dir, results, records)
+
+
+def saved_responses_hint(config) -> str:
+    """Where the finished work of an interrupted or unwritable run is, and how to get the rest."""
+    from mella_eval.store import default_cache_dir
+
+    kinds = ([] if config.predictions is not None else ["model"]) + \
+        (["judge"] if config.judge_model and not config.no_judge else [])
+    if not kinds:  # predictions scored without a judge: nothing expensive to lose
+        return f"nothing is lost: the predictions in {config.predictions} are scored again by the same command"
+    what = " and ".join(kinds) + " responses"
+    if not config.use_cache:
+        return (f"the {what} were not kept (--no-cache); run again without --no-cache to keep "
+                "finished responses across interruptions")
+    store = config.cache_dir if config.cache_dir is not None else default_cache_dir()
+    return (f"the {what} finished so far are saved in the response store {store}; run the same "
+            "command again to resume (only what is missing is sent)")
+
+
+def failure_summary(records: list[dict], max_failure_rate: float) -> dict:
+    """results.json `failures`: samples that failed (generation error, no prediction, unusable
+    image or row) overall and per (task, lang), against --max-failure-rate (exit 1 above it)."""
+    groups: dict[tuple[str, str], dict] = {}
+    for r in records:
+        group = groups.setdefault((r["task"], r["lang"]),
+                                  {"task": r["task"], "lang": r["lang"], "samples": 0, "failed": 0})
+        group["samples"] += 1
+        group["failed"] += r["status"] != "ok"
+    samples = sum(g["samples"] for g in groups.values())
+    failed = sum(g["failed"] for g in groups.values())
+    return {"samples": samples, "failed": failed,
+            "failure_rate": round(failed / samples, 6) if samples else 0.0,
+            "max_failure_rate": max_failure_rate, "by_task_lang": list(groups.values())}
 
 
 def _load(config: RunConfig, tasks) -> tuple[dict, set]:
@@ -86,7 +128,7 @@ def _load(config: RunConfig, tasks) -> tuple[dict, set]:
         skipped = [] if every else [lang for lang in config.langs if lang not in task.prompts]
         if skipped:
             log.warning("task %s has no prompt for %s: skipped", task.name, ", ".join(skipped))
-        samples = load_samples(task, langs, config.data_dir, config.limit)
+        samples = load_samples(task, langs, config.data_dir, config.limit, **_image_policy(config, task))
         # One canonical order (language, then id), so a merged set of shards equals a whole run.
         samples.sort(key=lambda s: (langs.index(s.lang), s.id))
         all_keys.update((s.task, s.lang, s.id) for s in samples)
@@ -100,6 +142,21 @@ def _load(config: RunConfig, tasks) -> tuple[dict, set]:
     if not any(samples_by_task.values()):
         raise MellaError("nothing to evaluate: no task supports the requested languages")
     return samples_by_task, all_keys
+
+
+def _image_policy(config: RunConfig, task) -> dict:
+    """load_samples' image limits: the size cap, and whether rows may name images outside the
+    dataset folder (--allow-external-images, or a task file in an --include-path folder)."""
+    import inspect
+
+    accepted = inspect.signature(load_samples).parameters
+    policy = {}
+    if "max_image_bytes" in accepted:
+        policy["max_image_bytes"] = config.max_image_bytes
+    if "allow_external_images" in accepted:
+        policy["allow_external_images"] = (config.allow_external_images
+                                           or TaskRegistry(config.include_paths).is_trusted(task.file))
+    return policy
 
 
 def _settings(config: RunConfig, task):

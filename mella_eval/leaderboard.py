@@ -2,12 +2,17 @@
 
 One row per run. Columns, in a stable order:
   model, run,
-  for each task (first-seen order): TASK/macro/METRIC (task metric order), TASK/n,
+  for each task (first-seen order): TASK/macro/METRIC (task metric order), TASK/n, TASK/failed,
   for each task: TASK/LANG/METRIC (languages ar cs hu ko ru sr th vi, then others A-Z).
 `TASK/n` is the number of samples scored for the task (per language, the largest n among the
-task's metrics; summed over languages). Values are rounded to 2 decimals; a cell a run does not
+task's metrics; summed over languages); `TASK/failed` the number of samples that failed
+(generation error, no prediction, unusable image), which the scores leave out. Values are rounded to 2 decimals; a cell a run does not
 have is empty. A score that a run has but could not compute (results.json `error`) is empty too,
 and the command names it on stderr: it is never a silent blank.
+
+Text cells (model and run names, column names from task files) are data, not markup or
+formulas: in CSV a cell starting with = + - @, a tab or a carriage return gets a leading '
+(OWASP's advice against formula injection); in Markdown & < > are escaped as entities.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ EPILOG = """examples:
   mella-eval export results/ --sort-by linguistic/macro/chrf
 
 A RESULT_DIR is a run folder (with results.json) or a folder of run folders. Columns: model, run,
-TASK/macro/METRIC and TASK/n per task, then TASK/LANG/METRIC; missing cells are empty.
+TASK/macro/METRIC, TASK/n and TASK/failed per task, then TASK/LANG/METRIC; missing cells are empty.
 """
 
 
@@ -126,7 +131,7 @@ def leaderboard_columns(results_list: list[dict]) -> list[str]:
             langs[score["task"]].add(score["lang"])
     columns = ["model", "run"]
     for task in tasks:
-        columns += [f"{task}/macro/{m}" for m in metrics[task]] + [f"{task}/n"]
+        columns += [f"{task}/macro/{m}" for m in metrics[task]] + [f"{task}/n", f"{task}/failed"]
     for task in tasks:
         for lang in sorted(langs[task], key=lang_sort_key):
             columns += [f"{task}/{lang}/{m}" for m in metrics[task]]
@@ -179,14 +184,31 @@ def leaderboard_frame(results_list: list[dict], notes: list[str] | None = None):
                              f"({macro.get('error') or 'a language has no value'}); its cell is empty")
         for (task, _), n in n_by_lang.items():
             row[f"{task}/n"] = row.get(f"{task}/n", 0) + n
+        for (task, _), failed in failed_samples(results).items():
+            row[f"{task}/failed"] = row.get(f"{task}/failed", 0) + failed
         rows.append(row)
     frame = pd.DataFrame(rows, columns=columns)
     for column in columns[2:]:
-        if column.endswith("/n") and column.count("/") == 1:
+        if column.endswith(("/n", "/failed")) and column.count("/") == 1:
             frame[column] = frame[column].astype("Int64")
         else:
             frame[column] = pd.to_numeric(frame[column]).astype("float64")
     return frame
+
+
+def failed_samples(results: dict) -> dict[tuple[str, str], int]:
+    """Failed samples per (task, lang): results.json `failures`, or for results written before
+    it existed, the fewest `failed` among the (task, lang)'s score rows (a failed sample has no
+    value for any metric; a metric may also miss values of samples that did not fail)."""
+    groups = (results.get("failures") or {}).get("by_task_lang")
+    if groups is not None:
+        return {(g["task"], g["lang"]): int(g["failed"]) for g in groups}
+    out: dict[tuple[str, str], int] = {}
+    for score in results["scores"]:
+        key = (score["task"], score["lang"])
+        failed = int(score.get("failed") or 0)
+        out[key] = min(out.get(key, failed), failed)
+    return out
 
 
 def sort_table(frame, column: str):
@@ -198,8 +220,9 @@ def sort_table(frame, column: str):
         .reset_index(drop=True)
 
 
-def _cells(frame) -> list[list[str]]:
-    """Each value as display text: floats with 2 decimals, missing as ''."""
+def _cells(frame, text=str) -> list[list[str]]:
+    """Each value as display text: floats with 2 decimals, missing as ''; `text` makes a string
+    value (a model or run name) safe for the output format. Numbers are ours: left as they are."""
     import pandas as pd
 
     out = []
@@ -210,10 +233,29 @@ def _cells(frame) -> list[list[str]]:
                 row.append("")
             elif isinstance(value, float):
                 row.append(f"{round(value, 2):.2f}")
+            elif isinstance(value, str):
+                row.append(text(value))
             else:
                 row.append(str(value))
         out.append(row)
     return out
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP: CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value: str) -> str:
+    value = "'" + value if value.startswith(FORMULA_STARTS) else value
+    # csv quotes only fields holding "\n" (our line end): a bare CR would split the row.
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def markdown_text(value: str) -> str:
+    """Plain text in a GitHub Markdown table cell: no HTML, no column breaks, one line."""
+    for raw, escaped in (("\\", "\\\\"), ("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|")):
+        value = value.replace(raw, escaped)
+    return " ".join(value.splitlines())
 
 
 def to_csv(frame) -> str:
@@ -222,18 +264,15 @@ def to_csv(frame) -> str:
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(list(frame.columns))
-    writer.writerows(_cells(frame))
+    writer.writerow([csv_text(c) for c in frame.columns])
+    writer.writerows(_cells(frame, csv_text))
     return buffer.getvalue()
 
 
 def to_markdown(frame) -> str:
     """A GitHub-flavoured Markdown table; numeric columns right-aligned."""
-    def esc(text: str) -> str:
-        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
     header = list(frame.columns)
     align = ["---" if c in ("model", "run") else "---:" for c in header]
-    lines = ["| " + " | ".join(esc(c) for c in header) + " |", "| " + " | ".join(align) + " |"]
-    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in _cells(frame)]
+    lines = ["| " + " | ".join(markdown_text(c) for c in header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in _cells(frame, markdown_text)]
     return "\n".join(lines) + "\n"

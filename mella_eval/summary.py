@@ -16,6 +16,8 @@ def format_summary(results: dict) -> str:
     langs = results["run"]["langs"]
     values = {(s["task"], s["metric"], s["lang"]): s for s in results["scores"]}
     macro = {(m["task"], m["metric"]): m["value"] for m in results["macro"]["scores"]}
+    failures = results.get("failures") or {}
+    failed = {(g["task"], g["lang"]): g for g in failures.get("by_task_lang", [])}
     rows = []
     for task in results["run"]["tasks"]:
         for metric in results["tasks"][task]["metrics"]:
@@ -25,9 +27,18 @@ def format_summary(results: dict) -> str:
                 row.append("" if score is None else score["value"])
             row.append(macro.get((task, metric)))
             rows.append(row)
+        groups = [failed.get((task, lang)) for lang in langs]
+        if any(g and g["failed"] for g in groups):
+            # Scores leave failed samples out: show how many, beside them.
+            rows.append([task, "failed", *("" if g is None else f"{g['failed']}/{g['samples']}" for g in groups),
+                         sum(g["failed"] for g in groups if g)])
     counts = results["run"]["counts"]
     table = format_table(["task", "metric", *langs, "macro"], rows)
-    return f"{table}\n\nsamples: {counts['samples']} ({counts['ok']} ok, {counts['error']} error)"
+    line = f"samples: {counts['samples']} ({counts['ok']} ok, {counts['error']} failed)"
+    if failures:
+        line += (f"; failure rate {failures['failure_rate']:.1%} (--max-failure-rate "
+                 f"{failures['max_failure_rate']:.1%})")
+    return f"{table}\n\n{line}"
 
 
 def _cell(value) -> str:

@@ -18,7 +18,7 @@ from mella_eval.errors import MellaError
 
 REPO = Path(__file__).resolve().parent.parent
 def expected_columns(metrics: list[str]) -> list[str]:
-    return (["model", "run"] + [f"linguistic/macro/{m}" for m in metrics] + ["linguistic/n"]
+    return (["model", "run"] + [f"linguistic/macro/{m}" for m in metrics] + ["linguistic/n", "linguistic/failed"]
             + [f"linguistic/{lang}/{m}" for lang in LANGS for m in metrics])
 
 
@@ -121,6 +121,7 @@ def test_run_with_failed_language_has_empty_cells_and_says_why(tmp_path_factory,
     row = read_csv(out)[0]
     assert row["linguistic/th/bleu"] == "" and row["linguistic/macro/bleu"] == ""
     assert row["linguistic/vi/bleu"] == "100.00"
+    assert row["linguistic/failed"] == "8" and row["linguistic/n"] == "56"  # 8 Thai samples failed
     err = capsys.readouterr().err
     assert "linguistic/th/bleu has no value (no sample could be scored (8 failed))" in err
 
@@ -141,3 +142,57 @@ def test_csv_is_plain_utf8(board, columns):
     frame = leaderboard.leaderboard_frame([json.loads((board / "model-a" / "results.json").read_text())])
     text = leaderboard.to_csv(frame)
     assert list(csv.reader(io.StringIO(text)))[0] == columns
+
+
+def test_failed_column_for_results_without_a_failures_record(tmp_path_factory):
+    """Runs written before results.json had `failures`: the count comes from the score rows."""
+    run = make_run(tmp_path_factory, "thai-fails-lb", lambda r, i: None if r["lang"] == "th"
+                   else r["references"][0])
+    results = json.loads((run / "results.json").read_text(encoding="utf-8"))
+    assert results["failures"]["failed"] == 8
+    del results["failures"]
+    frame = leaderboard.leaderboard_frame([results])
+    assert int(frame.loc[0, "linguistic/failed"]) == 8
+
+
+HOSTILE = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+cmd", "-2+3", "@SUM(A1)", "\tx", "\rx",
+           "<img src=x onerror=alert(1)>", "a & b | c"]
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory) -> Path:
+    """A real run whose model and run names are a spreadsheet formula and raw HTML."""
+    run = make_run(tmp_path_factory, "hostile", lambda r, i: r["references"][0], langs="th")
+    results = json.loads((run / "results.json").read_text(encoding="utf-8"))
+    results["run"]["model"], results["run"]["name"] = HOSTILE[0], HOSTILE[6]
+    dst = tmp_path_factory.mktemp("hostile") / "run"
+    dst.mkdir()
+    (dst / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    return dst
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_csv_cells_never_start_a_formula(name):
+    import pandas as pd
+
+    frame = pd.DataFrame([{"model": name, "run": "r", "t/n": 1, "t/macro/bleu": -1.5}])
+    model, run, n, value = list(csv.reader(io.StringIO(leaderboard.to_csv(frame), newline="")))[1]
+    assert not model.startswith(leaderboard.FORMULA_STARTS)
+    assert model.lstrip("'") == name.replace("\r", "\n") and (model == name) == (name[0] not in "=+-@\t\r")
+    assert value == "-1.50"  # our own numbers stay numbers
+
+
+def test_csv_and_markdown_of_a_hostile_run(hostile_run, tmp_path):
+    out = tmp_path / "b.csv"
+    assert export(str(hostile_run), "-o", str(out)) == 0
+    row = read_csv(out)[0]
+    assert row["model"] == "'" + HOSTILE[0] and row["run"] == HOSTILE[6]
+    md = tmp_path / "b.md"
+    assert export(str(hostile_run), "-o", str(md)) == 0
+    text = md.read_text(encoding="utf-8")
+    assert "<" not in text and ">" not in text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in text
+
+
+def test_markdown_escapes_html_and_table_breaks():
+    assert leaderboard.markdown_text("a & b | <b>c</b>\nd") == "a &amp; b \\| &lt;b&gt;c&lt;/b&gt; d"
