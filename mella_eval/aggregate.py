@@ -92,6 +92,8 @@ def add_confidence_intervals(scores: list[dict], records: list[dict], metric_kin
         if kind not in ("corpus", "sample", "judge", "ratio"):
             raise ValueError(f"{where}: unknown metric kind {kind!r} (expected corpus, sample, judge or ratio)")
         group = by_key.get((row["task"], row["lang"]), [])
+        if row["value"] is None and row.get("error"):
+            continue  # nothing to resample; recomputing a metric that failed would fail again
         if kind == "corpus":
             ok = scorable(group)
             used, reps, value = ok, None, None
@@ -105,7 +107,10 @@ def add_confidence_intervals(scores: list[dict], records: list[dict], metric_kin
         elif kind == "ratio":
             used, reps, value = _ratio(row, group, counts_for)
         else:
-            pairs = [(r["id"], sample_value(r, row["metric"])) for r in group]
+            # In id order: the resampled sums then add the same numbers in the same order
+            # whatever the order of samples.jsonl (bit-identical intervals).
+            pairs = sorted(((r["id"], sample_value(r, row["metric"])) for r in group
+                            if sample_value(r, row["metric"]) is not None), key=lambda p: p[0])
             values = [v for _, v in pairs if v is not None]
             used, reps, value = values, None, None
             if values:

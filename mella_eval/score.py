@@ -3,6 +3,9 @@
 Corpus metrics (BLEU, chrF, chrF++) are computed over the whole (task, lang) corpus of scorable
 samples. Sample and judge metrics are means of per-sample values in `record["metrics"]`; a
 sample without a value (failed generation, failed judgement) is left out and counted in `failed`.
+Rows of BLEU/chrF carry sacrebleu's signature, rows of the caption metrics (cider, rouge_l,
+meteor) their own (tokenizer, stemmer, synonyms, constants). A metric that raises for one
+(task, lang) becomes that row's `error`; the run goes on.
 """
 
 from __future__ import annotations
@@ -15,13 +18,33 @@ from mella_eval.tasks import Task
 
 MACRO_RULE = ("per task and metric: unweighted mean of the per-language values over the languages "
               "run; null when any of those languages has no value")
+# Caption metrics scored per (task, lang) corpus: name -> (module, scoring function). Each module
+# also has `signature(lang)`, written on the metric's score rows.
+CAPTION_METRICS = {
+    "cider": ("mella_eval.metrics.cider", "cider_d"),
+    "rouge_l": ("mella_eval.metrics.rouge", "rouge_l"),
+    "meteor": ("mella_eval.metrics.meteor", "meteor"),
+}
+
+
 def add_sample_metrics(tasks: list[Task], records: list[dict]) -> None:
-    """Per-sample values of "sample"-kind metrics that need no judge: keyword accuracy, CIDEr-D,
-    the question-answering metrics (metrics/answers.py)."""
+    """Per-sample values of "sample"-kind metrics that need no judge: keyword accuracy, the
+    caption metrics (CIDEr-D, ROUGE-L, METEOR), the question-answering metrics (metrics/answers.py).
+
+    A metric that raises for one (task, lang) leaves that metric without values there and its
+    error on the records (`record["metric_errors"][metric]`), which its score row reports; every
+    other metric and language is scored as usual."""
     from mella_eval.metrics.answers import add_answer_metrics
 
     for task in tasks:
-        add_answer_metrics(task, records)
+        answer_metrics = tuple(m for m in task.metrics if m not in CAPTION_METRICS)
+        task_records = [r for r in records if r["task"] == task.name]
+        try:
+            add_answer_metrics(_with_metrics(task, answer_metrics), records)
+        except Exception as exc:  # noqa: BLE001  (one family of one task never loses the run)
+            _record_failure(task_records, answer_metrics, exc)
+        for metric in (m for m in task.metrics if m in CAPTION_METRICS):
+            add_caption_metric(metric, task_records)
     keyword_tasks = {t.name for t in tasks if "keyword_acc" in t.metrics}
     if not keyword_tasks:
         return
@@ -31,13 +54,68 @@ def add_sample_metrics(tasks: list[Task], records: list[dict]) -> None:
         if record["task"] in keyword_tasks and record["status"] == "ok" and record["prediction"] is not None:
             if not record.get("keywords"):
                 continue  # nothing to find: no value rather than a misleading 0 or 1
-            result = keyword_accuracy(record["prediction"], record["keywords"], record["lang"])
+            try:
+                result = keyword_accuracy(record["prediction"], record["keywords"], record["lang"])
+            except Exception as exc:  # noqa: BLE001
+                _record_failure([record], ("keyword_acc",), exc)
+                continue
             record["metrics"]["keyword_acc"] = result.score
             record["keyword_match"] = result.to_dict()
 
 
+def _with_metrics(task, metrics: tuple[str, ...]):
+    """`task` listing only `metrics` (the answer metrics; caption metrics are scored here)."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    if dataclasses.is_dataclass(task):
+        return dataclasses.replace(task, metrics=metrics)
+    return SimpleNamespace(**{**vars(task), "metrics": metrics})
+
+
+def add_caption_metric(metric: str, records: list[dict]) -> None:
+    """Per-sample values of one caption metric, over each language's whole corpus of scorable
+    records (CIDEr-D's idf needs the whole corpus)."""
+    from importlib import import_module
+
+    module, function = CAPTION_METRICS[metric]
+    by_lang: dict[str, list[dict]] = {}
+    for r in records:
+        if r["status"] == "ok" and r["prediction"] is not None:
+            by_lang.setdefault(r["lang"], []).append(r)
+    for lang, group in by_lang.items():
+        try:
+            score = getattr(import_module(module), function)
+            result = score([r["prediction"] for r in group], [r["references"] for r in group], lang)
+        except Exception as exc:  # noqa: BLE001  (reported on the (task, lang, metric) row)
+            _record_failure(group, (metric,), exc)
+            continue
+        for r, value in zip(group, result.per_sample):
+            r["metrics"][metric] = value
+
+
+def _record_failure(records: list[dict], metrics, exc: Exception) -> None:
+    """Drop partial values of `metrics` and keep why they failed on each record."""
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    message = f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__
+    for r in records:
+        for metric in metrics:
+            (r.get("metrics") or {}).pop(metric, None)
+            r.setdefault("metric_errors", {})[metric] = message
+
+
+def metric_signature(metric: str, lang: str) -> str | None:
+    """The signature of a caption metric's rows (tokenizer, stemmer, constants), else None."""
+    if metric not in CAPTION_METRICS:
+        return None
+    from importlib import import_module
+
+    return import_module(CAPTION_METRICS[metric][0]).signature(lang)
+
+
 def score_records(tasks: list[Task], records: list[dict]) -> list[dict]:
-    """One score row per (task, lang, metric): value, n scored, failed samples, signature."""
+    """One score row per (task, lang, metric): value, n scored, failed samples, signature.
+    A metric that raises for one (task, lang) gives that row an `error`, never a lost run."""
     rows = []
     for task in tasks:
         by_lang: dict[str, list[dict]] = {}
@@ -46,7 +124,13 @@ def score_records(tasks: list[Task], records: list[dict]) -> list[dict]:
                 by_lang.setdefault(record["lang"], []).append(record)
         for lang, lang_records in by_lang.items():
             for metric in task.metrics:
-                rows.append(_score_row(task.name, lang, metric, lang_records))
+                try:
+                    rows.append(_score_row(task.name, lang, metric, lang_records))
+                except Exception as exc:  # noqa: BLE001
+                    first_line = (str(exc).strip().splitlines() or [""])[0]
+                    rows.append({"task": task.name, "lang": lang, "metric": metric, "value": None,
+                                 "n": 0, "failed": len(lang_records),
+                                 "error": f"{metric} failed: {type(exc).__name__}: {first_line}"})
     return rows
 
 
@@ -71,10 +155,15 @@ def _score_row(task: str, lang: str, metric: str, records: list[dict]) -> dict:
         row.update(n=len(values), failed=len(records) - len(values))
         if values:
             row["value"] = fmean(values)
+        signature = metric_signature(metric, lang)
+        if signature is not None:
+            row["signature"] = signature
     if METRICS[metric].kind in ("judge", "ratio"):
         row["judge_failed"] = sum(1 for r in records if r.get("judge", {}).get("status") in ("error", "parse_error"))
     if row["value"] is None:
-        row["error"] = f"no sample could be scored ({row['failed']} failed)"
+        errors = sorted({r["metric_errors"][metric] for r in records if metric in (r.get("metric_errors") or {})})
+        row["error"] = (f"{metric} failed: {'; '.join(errors)}" if errors
+                        else f"no sample could be scored ({row['failed']} failed)")
     return row
 
 

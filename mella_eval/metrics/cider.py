@@ -29,10 +29,12 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
+from mella_eval.metrics.segment import signature as tokenizer_signature
 from mella_eval.metrics.segment import tokenize
 
 N_MAX = 4
 SIGMA = 6.0
+VERSION = "mella-cider-d1"
 
 NGram = tuple[str, ...]
 
@@ -116,3 +118,9 @@ def cider_d(hypotheses: list[str], references: list[list[str]], lang: str) -> Ci
         total = sum(_similarity(vec, _vector(ref, idf)) for ref in refs)
         per_sample.append(total / N_MAX / len(refs) * 10.0)
     return CiderResult(score=sum(per_sample) / len(per_sample), per_sample=per_sample)
+
+
+def signature(lang: str) -> str:
+    """What produced a cider value, in sacrebleu's style: tokenizer, constants, version."""
+    return (f"tok:{tokenizer_signature(lang)}|punct:drop|case:fold|n:{N_MAX}|sigma:{SIGMA:g}"
+            f"|idf:corpus|scale:10|version:{VERSION}")

@@ -17,6 +17,8 @@ class MetricSpec:
     # kind "ratio": scale * sum(numerator) / sum(denominator) over samples with both values
     ratio_of: tuple[str, str] | None = None
     scale: float = 1.0
+    # The largest value the metric can take (compare's scale); None: compare's default rule.
+    max_value: float | None = None
 
 
 METRICS: dict[str, MetricSpec] = {
@@ -28,7 +30,15 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("chrf++", "corpus", ("references",),
                    "corpus chrF++ (sacrebleu, character + word bigrams)"),
         MetricSpec("cider", "sample", ("references",),
-                   "CIDEr-D x10 (script-aware tokens, idf over the (task, lang) corpus); per-sample values, mean"),
+                   "CIDEr-D x10 (script-aware tokens, idf over the (task, lang) corpus); per-sample values, mean",
+                   max_value=10.0),
+        MetricSpec("rouge_l", "sample", ("references",),
+                   "ROUGE-L x100 as coco-caption (LCS, beta 1.2, max precision and max recall over the "
+                   "references), script-aware tokens; mean over samples", max_value=100.0),
+        MetricSpec("meteor", "sample", ("references",),
+                   "METEOR x100 as nltk's meteor_score (exact, Snowball stem, English WordNet if "
+                   "installed; alpha 0.9, beta 3, gamma 0.5; max over references), script-aware "
+                   "tokens; mean over samples", max_value=100.0),
         MetricSpec("mc_accuracy", "sample", ("options", "answer"),
                    "multiple choice: share answered right; an answer that cannot be extracted is wrong"),
         MetricSpec("extract_fail_rate", "sample", ("answer",),

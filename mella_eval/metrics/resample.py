@@ -78,13 +78,13 @@ def corpus_statistics(metric: str, lang: str, hypotheses: list[str],
 @lru_cache(maxsize=32)
 def _statistics(metric: str, lang: str, hypotheses: tuple[str, ...],
                 references: tuple[tuple[str, ...], ...]) -> CorpusStatistics:
-    from mella_eval.metrics.corpus import _metric
+    from mella_eval.metrics.corpus import _metric, signature_of
 
     scorer = _metric(metric, lang)
     hyps = [nfc(h) for h in hypotheses]
     rows = scorer._extract_corpus_statistics(hyps, reference_streams(references))
     rows = tuple(tuple(int(x) for x in row) for row in rows)
-    return CorpusStatistics(metric, lang, rows, scorer, str(scorer.get_signature()))
+    return CorpusStatistics(metric, lang, rows, scorer, signature_of(metric, lang, scorer))
 
 
 def stream_seed(seed: int, *key: str) -> list[int]:

