@@ -3,7 +3,9 @@
 Corpus metrics, confidence intervals and macro means are recomputed from the merged samples
 (never averaged across shards), so the merged results equal those of an unsharded run; only
 `run.execution` (times, request counts) and the output names differ. Shards of different tasks,
-prompts, models or settings are refused, and missing shards are named.
+prompts, models or settings are refused, and missing shards are named. A shard that lost (or
+gained) rows is refused too: each shard's samples.jsonl must hold what its results.json counted,
+and every sample must be in the shard that `--shard i/N` assigns it to.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ def merge_runs(dirs: list[Path], out: Path) -> Path:
         except (ValueError, UnicodeDecodeError) as e:
             raise MellaError(f"{d}: unreadable results ({e})") from None
     _check_shards(shards)
+    for d, results, recs in shards:
+        _check_counts(d, results, recs)
     first = shards[0][1]
 
     order_task = {t: i for i, t in enumerate(first["run"]["tasks"])}
@@ -71,6 +75,7 @@ def merge_runs(dirs: list[Path], out: Path) -> Path:
             if key in seen:
                 raise MellaError(f"sample {'/'.join(key)} is in both {seen[key]} and {d}: not shards of one run")
             seen[key] = d
+    _check_assignment(shards)
     records.sort(key=lambda r: (order_task[r["task"]], order_lang[r["lang"]], r["id"]))
 
     tasks = [SimpleNamespace(name=name, metrics=info["metrics"], breakdown=info.get("breakdown"))
@@ -83,6 +88,10 @@ def merge_runs(dirs: list[Path], out: Path) -> Path:
                execution=_merge_execution(shards))
     results = {"schema_version": first["schema_version"], "run": run, "tasks": first["tasks"],
                **summarize(tasks, records, config.get("seed", 0))}
+    if "failures" in first:
+        from mella_eval.evaluator import failure_summary
+
+        results["failures"] = failure_summary(records, config.get("max_failure_rate", 0.0))
     if "judge" in first:
         judged_tasks = [name for name, info in first["tasks"].items() if info.get("judge")]
         judged = sum(s[1]["judge"]["judged"] for s in shards)
@@ -137,6 +146,54 @@ def _check_shards(shards) -> None:
         diff = sorted(k for k in set(ca) | set(cb) if ca.get(k) != cb.get(k))
         if diff:
             raise MellaError(f"{d} and {d0} were run with different settings: {', '.join(diff)}")
+
+
+def _check_counts(d: Path, results: dict, records: list[dict]) -> None:
+    """samples.jsonl holds what results.json counted: overall, ok/error, and per (task, lang) the
+    samples its scores were computed on (each score row's n + failed)."""
+    from mella_eval.score import record_counts
+
+    how = "re-run that shard (same command) or restore its samples.jsonl"
+    counted = results["run"].get("counts", {})
+    found = record_counts(records)
+    for key in ("samples", "ok", "error"):
+        if key in counted and counted[key] != found[key]:
+            raise MellaError(f"{d}: samples.jsonl has {found[key]} {'samples' if key == 'samples' else key + ' samples'} "
+                             f"but its results.json counted {counted[key]}: this shard lost or gained "
+                             f"rows; {how}")
+    per_group: dict[tuple[str, str], int] = {}
+    for r in records:
+        per_group[(r["task"], r["lang"])] = per_group.get((r["task"], r["lang"]), 0) + 1
+    scored: dict[tuple[str, str], int] = {}
+    for score in results.get("scores", []):
+        key = (score["task"], score["lang"])
+        scored[key] = max(scored.get(key, 0), int(score.get("n") or 0) + int(score.get("failed") or 0))
+    for key in sorted(set(per_group) | set(scored)):
+        if per_group.get(key, 0) != scored.get(key, 0):
+            raise MellaError(f"{d}: {'/'.join(key)} has {per_group.get(key, 0)} samples in samples.jsonl but "
+                             f"its scores in results.json were computed on {scored.get(key, 0)}: the shard "
+                             f"lost or gained rows; {how}")
+
+
+def _check_assignment(shards) -> None:
+    """Every sample is in the shard that select_shard gives it among the merged samples: a row
+    dropped from one shard (or moved between shards) shifts the assignment of the rows after it."""
+    from mella_eval.shard import shard_key
+
+    count = shards[0][1]["run"]["config"]["shard"][1]
+    groups: dict[tuple[str, str], list] = {}
+    for d, results, recs in shards:
+        index = results["run"]["config"]["shard"][0]
+        for r in recs:
+            groups.setdefault((r["task"], r["lang"]), []).append((r["id"], index, d))
+    for (task, lang), members in groups.items():
+        ordered = sorted(members, key=lambda m: shard_key(task, lang, m[0]))
+        for position, (sample_id, index, d) in enumerate(ordered):
+            if position % count != index:
+                raise MellaError(f"{d}: sample {task}/{lang}/{sample_id} does not belong to shard "
+                                 f"{index}/{count} (among the merged samples it falls in shard "
+                                 f"{position % count}/{count}): a shard lost or gained rows, or the "
+                                 "shards come from different data; re-run the shards")
 
 
 def _get(doc: dict, path: tuple):

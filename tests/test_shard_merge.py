@@ -87,3 +87,63 @@ def test_merge_refuses_incomplete_or_mismatched_shards(tmp_path, capsys):
         code = main(["merge", *map(str, dirs), "-o", str(tmp_path / "m")])
         err = capsys.readouterr().err
         assert code == 2 and message in err, (dirs, err)
+
+
+def rewrite_shard(src: Path, dst: Path, edit, recount: bool) -> Path:
+    """A copy of shard `src` whose samples are `edit(records)`; with `recount`, results.json is
+    recomputed from them too (counts and scores consistent with the damaged samples)."""
+    from types import SimpleNamespace
+
+    from mella_eval.results import read_results, read_samples, write_run
+    from mella_eval.score import record_counts, summarize
+
+    results, records = read_results(src), edit(read_samples(src))
+    if recount:
+        tasks = [SimpleNamespace(name=n, metrics=i["metrics"], breakdown=None) for n, i in results["tasks"].items()]
+        results.update(summarize(tasks, records))
+        results["run"]["counts"].update(record_counts(records))
+    write_run(dst, results, records)
+    return dst
+
+
+def first_in_shard_order(records: list[dict], task: str, lang: str) -> dict:
+    from mella_eval.shard import shard_key
+
+    group = [r for r in records if (r["task"], r["lang"]) == (task, lang)]
+    return min(group, key=lambda r: shard_key(task, lang, r["id"]))
+
+
+def test_merge_refuses_a_shard_that_lost_rows(tmp_path, capsys):
+    for i in range(2):
+        assert run(tmp_path, f"s{i}", "--shard", f"{i}/2", "--no-judge") == 0
+    drop_last = lambda records: records[:-1]  # noqa: E731
+    drop_first_ar = lambda records: [r for r in records if r is not first_in_shard_order(  # noqa: E731
+        records, "linguistic", "ar")]
+    lost = rewrite_shard(tmp_path / "s1", tmp_path / "lost", drop_last, recount=False)
+    hidden = rewrite_shard(tmp_path / "s1", tmp_path / "hidden", drop_first_ar, recount=True)
+    cases = [(lost, f"{lost}: samples.jsonl has 63 samples but its results.json counted 64: this shard lost"),
+             # Counts rewritten to match: the rows after the lost one moved to the other shard.
+             (hidden, "(among the merged samples it falls in shard ")]
+    for shard, message in cases:
+        code = main(["merge", str(tmp_path / "s0"), str(shard), "-o", str(tmp_path / "m")])
+        err = capsys.readouterr().err
+        assert code == 2 and message in err and "lost or gained rows" in err, err
+        assert not (tmp_path / "m").exists()
+
+
+def test_merge_refuses_rows_moved_between_shards(tmp_path, capsys):
+    """Counts all agree, but a sample sits in the other shard: the assignment check finds it."""
+    from mella_eval.results import read_samples
+
+    for i in range(2):
+        assert run(tmp_path, f"s{i}", "--shard", f"{i}/2", "--no-judge") == 0
+    a = first_in_shard_order(read_samples(tmp_path / "s0"), "culture", "th")
+    b = first_in_shard_order(read_samples(tmp_path / "s1"), "culture", "th")
+    swap = lambda old, new: lambda records: [new if r["id"] == old["id"] and r["task"] == old["task"]  # noqa: E731
+                                             and r["lang"] == old["lang"] else r for r in records]
+    s0 = rewrite_shard(tmp_path / "s0", tmp_path / "x0", swap(a, b), recount=True)
+    s1 = rewrite_shard(tmp_path / "s1", tmp_path / "x1", swap(b, a), recount=True)
+    assert main(["merge", str(s0), str(s1), "-o", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert (f"culture/th/{a['id']} does not belong to shard 1/2" in err
+            or f"culture/th/{b['id']} does not belong to shard 0/2" in err), err
