@@ -8,7 +8,9 @@ from __future__ import annotations
 import ast
 import base64
 import hashlib
+import logging
 import re
+import unicodedata
 
 # CVQA's `Subset` language names -> codes (mella_eval/languages.py).
 CVQA_LANGUAGES = {
@@ -18,9 +20,17 @@ CVQA_LANGUAGES = {
     "Korean": "ko", "Malay": "ms", "Marathi": "mr", "Mongolian": "mn", "Norwegian": "no",
     "Portuguese": "pt", "Romanian": "ro", "Russian": "ru", "Sinhala": "si", "Spanish": "es",
     "Sundanese": "su", "Swahili": "sw", "Tamil": "ta", "Telugu": "te", "Urdu": "ur",
+    # CVQA languages mella_eval/languages.py may lack: skipped with a warning until it has them.
+    "Minangkabau": "min", "Oromo": "om",
 }
-OPTION_LABEL = re.compile(r"^\s*(?:\(\s*[1-9A-Za-z]\s*\)|[A-Za-z1-9][.)])\s*")
+# An option's own label: (1) (A) 1. A. 1) A) 1、, in ASCII or full-width forms (（１） Ａ．), or a
+# circled number ①..⑩; not the "2." of "2.5 m".
+OPTION_LABEL = re.compile(r"^\s*(?:[(（]\s*[1-9１-９A-Za-zＡ-Ｚａ-ｚ]\s*[)）]"
+                          r"|[A-Za-z1-9Ａ-Ｚａ-ｚ１-９]\s*[.)．）、](?![0-9０-９])|[①-⑩])\s*")
 M3EXAM_MARKER = re.compile(r"\(image\)\[[^\]]*\]")
+M3EXAM_ANSWER = re.compile(r"^[(（]?\s*([1-9A-Ea-e])\s*[)）.．、]?$")
+log = logging.getLogger("mella_eval")
+_unknown_cvqa: set[str] = set()
 
 
 def _short_hash(*parts: str) -> str:
@@ -28,10 +38,19 @@ def _short_hash(*parts: str) -> str:
 
 
 def cvqa(row: dict) -> dict | None:
-    """`Subset` = "('Korean', 'South Korea')" -> lang and country; unknown languages skipped."""
+    """`Subset` = "('Korean', 'South Korea')" -> lang and country. A language missing from
+    CVQA_LANGUAGES or from mella_eval/languages.py is skipped with one warning per name."""
+    from mella_eval.languages import LANGUAGES
+
     language, country = ast.literal_eval(row["Subset"])
-    row["lang"] = CVQA_LANGUAGES.get(language)
+    code = CVQA_LANGUAGES.get(language)
+    row["lang"] = code if code in LANGUAGES else None
     row["country"] = country.replace("_", " ")
+    if row["lang"] is None and language not in _unknown_cvqa:
+        _unknown_cvqa.add(language)
+        where = ("CVQA_LANGUAGES in tasks/pangeabench_hooks.py" if code is None
+                 else f"mella_eval/languages.py (code {code!r})")
+        log.warning("cvqa: rows of language %r skipped: add it to %s", language, where)
     return row if row["lang"] else None
 
 
@@ -51,13 +70,36 @@ def xgqa(row: dict) -> dict:
     return row
 
 
-def xmmmu(row: dict) -> dict | None:
-    """Multiple-choice rows only; `options` is a Python list literal; images image_1..image_7."""
-    if row.get("question_type", "multiple-choice") != "multiple-choice":
-        return None
-    row["options"] = ast.literal_eval(row["options"]) if isinstance(row["options"], str) else row["options"]
+XMMMU_INSTRUCTION = {
+    "multiple-choice": "Answer with the option letter from the given choices directly.",
+    "open": "Answer the question using a single word or phrase.",
+}
+
+
+def xmmmu(row: dict) -> dict:
+    """`options` is a Python list literal (empty for `open` rows); images image_1..image_7.
+    Open rows are kept: no options, their answer (a string, or a list literal of accepted
+    answers) in `answers`; `prompt_text` is the question with its options and the instruction
+    of its type (the reference's construct_prompt layout)."""
+    options = row.get("options")
+    options = _literal_list(options) if isinstance(options, str) else (options or [])
+    is_open = row.get("question_type", "multiple-choice") == "open"
+    row["options"] = [] if is_open else options
+    answer = row.get("answer")
+    row["answers"] = (_literal_list(answer) if isinstance(answer, str) and answer.strip().startswith("[")
+                      else [answer]) if is_open else [answer]
+    # The prompt differs by question type, so the hook writes it (the task's prompt is
+    # "{prompt_text}"): question, "A. ..." option lines, the type's instruction.
+    lines = [row["question"], *(f"{chr(65 + i)}. {o}" for i, o in enumerate(row["options"]))]
+    row["prompt_text"] = "\n".join(lines + [XMMMU_INSTRUCTION["open" if is_open else "multiple-choice"]])
     row["images"] = [row[f"image_{i}"] for i in range(1, 8) if row.get(f"image_{i}")]
     return row
+
+
+def _literal_list(text: str) -> list:
+    """A Python list literal; MMMU's literals sometimes hold raw newlines."""
+    value = ast.literal_eval(text.replace("\n", " "))
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
 
 
 def m3exam(row: dict) -> dict:
@@ -70,10 +112,27 @@ def m3exam(row: dict) -> dict:
     row["question"] = M3EXAM_MARKER.sub(lambda m: f"<image {next(counter, 0)}>", question)
     row["images"] = images
     row["options"] = [OPTION_LABEL.sub("", o, count=1) for o in row["options"]]
-    answer = str(row["answer_text"]).strip()
-    row["answer"] = int(answer) if answer.isdigit() else "ABCDE".index(answer.upper()) + 1
+    row["answer"] = m3exam_answer(row.get("answer_text"))
     row["id"] = _short_hash(row["question_text"], *row["options"])
     return row
+
+
+def _fold(text: str) -> str:
+    """NFKC (full-width （１） -> (1), ② -> 2), then every decimal digit as ASCII."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(str(unicodedata.digit(ch)) if unicodedata.category(ch) == "Nd" else ch
+                   for ch in text)
+
+
+def m3exam_answer(answer_text) -> int | None:
+    """`answer_text` as a 1-based option index: "2", "(2)", "2.", "②", "（２）", "B", "(b)".
+    Anything else (empty included) is None: the loader records the sample's missing answer
+    instead of scoring it against option A."""
+    m = M3EXAM_ANSWER.match(_fold(str(answer_text or "")).strip())
+    if not m:
+        return None
+    label = m.group(1)
+    return int(label) if label.isdigit() else "ABCDE".index(label.upper()) + 1
 
 
 def xchat(row: dict) -> dict:

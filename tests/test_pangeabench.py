@@ -23,7 +23,7 @@ FIXTURE = {
     "xm100": ("xm100/splits/{lang}.jsonl", ["ko", "ru", "th"]),
     "cvqa": ("cvqa/splits/test.jsonl", None),
     "cvqa_en": ("cvqa/splits/test.jsonl", None),
-    "marvl": ("marvl/splits/{lang}.jsonl", ["id", "tr", "zh"]),
+    "marvl": ("marvl/splits/{lang}.jsonl", ["en", "id", "tr", "zh"]),
     "xgqa": ("xgqa/splits/{lang}.jsonl", ["de", "ko", "ru"]),
     "maxm": ("maxm/splits/{lang}.jsonl", ["fr", "th", "zh"]),
     "xmmmu": ("xmmmu/splits/{lang}.jsonl", ["ar", "fr", "ja"]),
@@ -56,7 +56,7 @@ def samples_of(folder: Path, name: str):
 
 
 def gold_prediction(task, sample) -> str:
-    if "options" in task.fields:
+    if "options" in task.fields and sample.options:
         return f"Answer: {gold_letter(sample.answer, list(sample.options), task.answer_format)}"
     if task.answer_format == "bool":
         return "true" if sample.answer else "false"

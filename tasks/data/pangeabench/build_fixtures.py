@@ -214,6 +214,8 @@ def cvqa() -> None:
         }
 
     ko, ru, id_ = "('Korean', 'South Korea')", "('Russian', 'Russia')", "('Indonesian', 'Indonesia')"
+    # Minangkabau: a CVQA language mella_eval may lack (the hook warns and skips it then)
+    min_ = "('Minangkabau', 'Indonesia')"
     rows = [
         ("test", row(1, "coffee", ko, "사진 속 잔에 담긴 음료는 무엇입니까?", "What is the drink in the cup in the picture?",
                      ["녹차", "에스프레소", "식혜", "우유"], ["Green tea", "Espresso", "Sikhye", "Milk"], 1,
@@ -239,6 +241,10 @@ def cvqa() -> None:
                      ["Indonesia", "Amerika Serikat", "Jepang", "Rusia"],
                      ["Indonesia", "United States", "Japan", "Russia"], 1,
                      "People and Everyday Life")),
+        ("test", row(7, "coffee", min_, "Apo nan ado di dalam cangkia tu?",
+                     "What is inside the cup?",
+                     ["Teh", "Kopi", "Susu", "Aia"], ["Tea", "Coffee", "Milk", "Water"], 1,
+                     "Cooking and Food")),
     ]
     write("cvqa", rows, ["image"])
 
@@ -274,6 +280,14 @@ MARVL_ROWS = [
     ("zh", "zh-1", "coffee-chelsea",
      "右图中有一只狗。",
      "There is a dog in the right image.", False, "Animals", "狗"),
+    # en: NLVR2 (validation) in the same dataset and schema, split `en` (the reference's nlvr2 task)
+    ("en", "en-0", "coffee-chelsea",
+     "The left image contains a cup of coffee and the right image contains a cat.",
+     "The left image contains a cup of coffee and the right image contains a cat.", True,
+     "NLVR2", "coffee"),
+    ("en", "en-1", "camera-grace_hopper",
+     "Both images show a man standing behind a camera.",
+     "Both images show a man standing behind a camera.", False, "NLVR2", "camera"),
 ]
 
 MARVL_PROMPT = "<image>\nDoes the content of the image support the given text? Text: {h}\nOptions: (a) false (b) true"
