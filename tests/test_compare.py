@@ -200,3 +200,115 @@ def test_lower_is_better_metric_and_failed_samples_get_the_worst_value(runs, tmp
     th = {(c.lang, c.metric): c for c in compare.compare_runs(
         compare.load_run(base), compare.load_run(fails), 1.0, n_boot=200)}[("th", error_rate)]
     assert th.candidate == 1.0 and th.regressed
+
+
+# Judges, signatures and --exact -------------------------------------------------------------
+
+VERDICT = {"rationale": "r", "thickness": 3, "faithfulness": 4, "fluency": 5, "label": "thin"}
+PREDICTIONS = REPO / "results" / "baseline" / "predictions.jsonl"
+
+
+@pytest.fixture(scope="module")
+def judged(tmp_path_factory) -> dict[str, Path]:
+    """Culture runs on the same predictions, judged by judge-a (on two servers) and by judge-b."""
+    from fault_server import FaultServer, reply_json
+    from mella_eval.cli import main
+
+    root = tmp_path_factory.mktemp("judged")
+    out = {}
+    for name, judge_model in (("a", "judge-a"), ("a-elsewhere", "judge-a"), ("b", "judge-b")):
+        with FaultServer(default=reply_json(VERDICT)) as server:
+            assert main(["run", "--predictions", str(PREDICTIONS), "--tasks", "culture", "--langs", "th,vi",
+                         "--judge-model", judge_model, "--judge-base-url", server.base_url,
+                         "--cache-dir", str(root / f"cache-{name}"), "--output-dir", str(root),
+                         "--run-name", name]) == 0
+        out[name] = root / name
+    return out
+
+
+def test_runs_judged_by_different_judges_cannot_be_compared(judged, capsys):
+    assert run_compare(judged["a"], judged["b"]) == 2
+    err = capsys.readouterr().err
+    assert ("judges differ for task culture (judge_thickness, judge_faithfulness, judge_fluency, "
+            "thick_rate): baseline judged by backend=openai model=judge-a, candidate by backend=openai "
+            "model=judge-b; compare runs judged by the same judge and rubric") in err
+    # The same judge served from another address is the same instrument.
+    assert run_compare(judged["a"], judged["a-elsewhere"]) == 0
+
+
+def test_runs_judged_with_different_rubrics_cannot_be_compared(judged, tmp_path, capsys):
+    results, records = read_results(judged["a-elsewhere"]), read_samples(judged["a-elsewhere"])
+    rubric = results["tasks"]["culture"]["judge"]
+    results["judge"]["rubrics"][rubric]["sha256"] = "0" * 64
+    write_run(tmp_path / "other-rubric", results, records)
+    assert run_compare(judged["a"], tmp_path / "other-rubric") == 2
+    err = capsys.readouterr().err
+    assert f"judge rubrics differ for task culture" in err and "candidate " + rubric in err
+    assert "(sha256 000000000000)" in err
+
+
+def with_signature(src: Path, dst: Path, metric: str, signature: str | None) -> Path:
+    """A copy of run `src` with score rows of `metric` carrying `signature`."""
+    results, records = read_results(src), read_samples(src)
+    if metric not in results["tasks"]["linguistic"]["metrics"]:
+        results["tasks"]["linguistic"]["metrics"].append(metric)
+        for lang in LANGS:
+            results["scores"].append({"task": "linguistic", "lang": lang, "metric": metric, "value": 1.0,
+                                      "n": 8, "failed": 0})
+        for record in records:
+            record["metrics"][metric] = 1.0
+    for row in results["scores"]:
+        if row["metric"] == metric:
+            row["signature"] = signature
+    write_run(dst, results, records)
+    return dst
+
+
+def test_a_stored_metric_with_another_signature_is_not_compared(runs, tmp_path, capsys):
+    """CIDEr's per-sample values come from the runs: another implementation is another test."""
+    base = with_signature(runs["good"], tmp_path / "base", "cider", "cider-d|sigma:6|v:1")
+    same = with_signature(runs["good"], tmp_path / "same", "cider", "cider-d|sigma:6|v:1")
+    other = with_signature(runs["good"], tmp_path / "other", "cider", "cider-d|sigma:6|v:2")
+    assert run_compare(base, same) == 0
+    assert run_compare(base, other) == 2
+    err = capsys.readouterr().err
+    assert ("signatures differ for linguistic/cider (ar, cs, hu, ko, ru, sr, th, vi): baseline "
+            "cider-d|sigma:6|v:1, candidate cider-d|sigma:6|v:2") in err
+
+
+def test_a_recomputed_corpus_metric_with_another_signature_is_compared_with_a_note(runs, tmp_path, capsys):
+    """BLEU is recomputed here for both runs: a recorded signature difference is said, not fatal."""
+    old = read_results(runs["good"])["scores"][0]
+    assert old["metric"] == "bleu" and "version:" in old["signature"]
+    other = with_signature(runs["good"], tmp_path / "other", "bleu", "nrefs:3|tok:intl|version:1.0")
+    assert run_compare(runs["good"], other) == 0
+    assert "note: linguistic/bleu (ar, cs, hu, ko, ru, sr, th, vi): signatures differ in results.json" \
+        in capsys.readouterr().out
+
+
+def test_exact_recomputes_from_samples_instead_of_trusting_results_json(runs, tmp_path, capsys):
+    """A candidate whose predictions changed a little but whose results.json was copied from the
+    baseline passed --exact; now the scores come from samples.jsonl."""
+    records = read_samples(runs["good"])
+    changed = next(r for r in records if r["lang"] == "vi")
+    changed["prediction"] += " thêm"
+    write_run(tmp_path / "edited", read_results(runs["good"]), records)
+    assert run_compare(runs["good"], tmp_path / "edited") == 0  # within --max-drop: the plain gate passes
+    capsys.readouterr()
+    assert run_compare(runs["good"], tmp_path / "edited", "--exact") == 1
+    err = capsys.readouterr().err
+    assert "linguistic/vi/bleu:" in err and "(recomputed from samples.jsonl)" in err
+    assert "the candidate's results.json records" in err and "does not match its samples.jsonl" in err
+    assert not [line for line in err.splitlines() if "/ar/" in line]
+
+
+def test_exact_reports_a_baseline_made_by_other_metric_code(runs, tmp_path, capsys):
+    results = read_results(runs["good"])
+    row = next(s for s in results["scores"] if (s["lang"], s["metric"]) == ("th", "chrf"))
+    row["value"] += 0.5  # what an older chrF would have recorded
+    write_run(tmp_path / "old", results, read_samples(runs["good"]))
+    assert run_compare(tmp_path / "old", runs["good"], "--exact") == 1
+    err = capsys.readouterr().err
+    assert "linguistic/th/chrf: the baseline's results.json records" in err
+    assert "the metric or tokenizer changed since the baseline was made" in err
+    assert run_compare(runs["good"], runs["good"], "--exact") == 0
