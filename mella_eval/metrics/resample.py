@@ -72,11 +72,16 @@ def corpus_statistics(metric: str, lang: str, hypotheses: list[str],
         raise ValueError("corpus_statistics needs at least one hypothesis")
     if len(hypotheses) != len(references):
         raise ValueError("one reference list per hypothesis expected")
-    return _statistics(metric, lang, tuple(hypotheses), tuple(tuple(r) for r in references))
+    from mella_eval.metrics.corpus import bleu_tokenizer_for
+
+    # The tokenizer is part of the key: a fallback (or a newly installed mecab) never reuses
+    # statistics extracted with another tokenizer.
+    return _statistics(metric, lang, bleu_tokenizer_for(lang), tuple(hypotheses),
+                       tuple(tuple(r) for r in references))
 
 
 @lru_cache(maxsize=32)
-def _statistics(metric: str, lang: str, hypotheses: tuple[str, ...],
+def _statistics(metric: str, lang: str, tokenizer: str, hypotheses: tuple[str, ...],
                 references: tuple[tuple[str, ...], ...]) -> CorpusStatistics:
     from mella_eval.metrics.corpus import _metric, signature_of
 
