@@ -31,6 +31,7 @@ M3EXAM_MARKER = re.compile(r"\(image\)\[[^\]]*\]")
 M3EXAM_ANSWER = re.compile(r"^[(（]?\s*([1-9A-Ea-e])\s*[)）.．、]?$")
 log = logging.getLogger("mella_eval")
 _unknown_cvqa: set[str] = set()
+_unknown_m3exam: set[str] = set()
 
 
 def _short_hash(*parts: str) -> str:
@@ -102,9 +103,49 @@ def _literal_list(text: str) -> list:
     return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
 
 
+# M3Exam's prompt per language, as the reference builds it (m3exam/utils.py: a hint naming the
+# subject, the question, the options, an answer cue), with one change: the hint lists the
+# letters the question really has ("A, B, C, D or E" for five options), not always A-D.
+# language -> (hint with {subject} and {letters}, the word "or", answer cue)
+M3EXAM_PROMPT = {
+    "english": ("The following is a multiple choice question about {subject}. Please only respond "
+                "with the letter ({letters}) corresponding to the correct answer, without any "
+                "additional explanation.", "or", "Answer:"),
+    "chinese": ("以下是关于{subject}的单项选择题。 请仅给出正确选项对应的选项序号（{letters}） 而非其他细节。",
+                "或", "答案："),
+    "thai": ("ต่อไปนี้เป็นคำถามแบบปรนัย วิชา{subject} โปรดตอบเพียงตัวอักษร ({letters}) "
+             "ที่ตรงกับคำตอบที่ถูกต้อง โดยไม่ต้องมีคำอธิบายเพิ่มเติม", "หรือ", "คำตอบ:"),
+    "vietnamese": ("Sau đây là câu hỏi trắc nghiệm về {subject}. Vui lòng chỉ trả lời bằng chữ cái "
+                   "({letters}) tương ứng với câu trả lời đúng, không cần giải thích thêm.",
+                   "hoặc", "Câu trả lời:"),
+    "italian": ("La seguente è una domanda a scelta multipla su {subject}. Si prega di rispondere "
+                "solo con la lettera ({letters}) corrispondente alla risposta corretta, senza alcuna "
+                "spiegazione aggiuntiva.", "o", "La risposta:"),
+    "afrikaans": ("Die volgende is 'n meervoudige keuse vraag oor {subject}. Antwoord asseblief "
+                  "slegs met die letter ({letters}) wat ooreenstem met die korrekte antwoord, "
+                  "sonder enige bykomende verduideliking.", "of", "Antwoord:"),
+    "portuguese": ("A seguir está uma questão de múltipla escolha sobre {subject}. Por favor, "
+                   "responda apenas com a letra ({letters}) correspondente à resposta correta, sem "
+                   "qualquer explicação adicional.", "ou", "Responder:"),
+}
+# subject_category -> the subject's name in the exam's language (the reference's table)
+M3EXAM_SUBJECTS = {
+    "english": ("Language", "Math", "Social Science", "Natural Science"),
+    "chinese": ("语文", "数学", "社会科学", "自然科学"),
+    "thai": ("ภาษาไทย", "คณิตศาสตร์", "สังคมศึกษา", "วิทยาศาสตร์"),
+    "vietnamese": ("Tiếng Việt", "Toán", "Khoa học xã hội", "Khoa học tự nhiên"),
+    "italian": ("Italiano", "Matematica", "Scienze sociali", "Scienze naturali"),
+    "afrikaans": ("Afrikaans Huistaal", "Wiskunde", "Sosiale Wetenskappe", "Natuurwetenskap"),
+    "portuguese": ("Linguagens", "Matemática", "Ciências Humanas", "Ciências da Natureza"),
+}
+M3EXAM_CATEGORIES = ("language", "math", "social-science", "natural-science")
+
+
 def m3exam(row: dict) -> dict:
     """Base64 images image_0..9 ("None" when absent), `(image)[name]` markers -> <image N>,
-    options without their "(1)"/"A." labels, the answer digit -> a 1-based index, a synthesised id."""
+    options without their "(1)"/"A." labels, the answer -> a 1-based index (None when it names
+    no option), a synthesised id, and `prompt_text`: the language's hint with the subject, the
+    background, the question, the "(A) ..." options and the answer cue (M3EXAM_PROMPT)."""
     images = [base64.b64decode(row[f"image_{i}"]) for i in range(10)
               if row.get(f"image_{i}") not in (None, "", "None")]
     counter = iter(range(1, len(images) + 1))
@@ -114,7 +155,27 @@ def m3exam(row: dict) -> dict:
     row["options"] = [OPTION_LABEL.sub("", o, count=1) for o in row["options"]]
     row["answer"] = m3exam_answer(row.get("answer_text"))
     row["id"] = _short_hash(row["question_text"], *row["options"])
+    row["prompt_text"] = _m3exam_prompt(row)
     return row
+
+
+def _m3exam_prompt(row: dict) -> str:
+    language = str(row.get("language") or "").lower()
+    if language not in M3EXAM_PROMPT:
+        if language not in _unknown_m3exam:
+            _unknown_m3exam.add(language)
+            log.warning("m3exam: no prompt for language %r: the English one is used (add it to "
+                        "M3EXAM_PROMPT in tasks/pangeabench_hooks.py)", language)
+        language = "english"
+    hint, or_word, cue = M3EXAM_PROMPT[language]
+    category = row.get("subject_category")
+    subject = (M3EXAM_SUBJECTS[language][M3EXAM_CATEGORIES.index(category)]
+               if category in M3EXAM_CATEGORIES else str(category or "").replace("-", " "))
+    letters = [chr(65 + i) for i in range(len(row["options"]))]
+    listed = f"{', '.join(letters[:-1])} {or_word} {letters[-1]}" if len(letters) > 1 else "".join(letters)
+    options = "\n".join(f"({letter}) {option}" for letter, option in zip(letters, row["options"]))
+    hint = hint.format(subject=subject, letters=listed)
+    return f"{hint}\n\n{row['question']}\n{options}\n{cue}"
 
 
 def _fold(text: str) -> str:
