@@ -25,3 +25,16 @@ def test_table_records_script_and_tokenizer():
     assert LANGUAGES["ko"].bleu_tokenize == "ko-mecab"
     assert LANGUAGES["sr"].script == "Cyrl"
     assert all(lang.native and lang.english for lang in LANGUAGES.values())
+
+
+def test_every_named_stemmer_exists_and_optional_tokenizers_have_a_fallback():
+    import snowballstemmer
+
+    named = {code: lang.stemmer for code, lang in LANGUAGES.items() if lang.stemmer}
+    assert set(named.values()) <= set(snowballstemmer.algorithms())
+    assert {code: named.get(code) for code in MELLA_LANGS} == {
+        "ar": "arabic", "cs": "czech", "hu": "hungarian", "ko": None, "ru": "russian",
+        "sr": "serbian", "th": None, "vi": None}
+    # tokenizers that need an optional package fall back to one that needs nothing
+    assert LANGUAGES["ja"].bleu_tokenize_fallback == "char"
+    assert LANGUAGES["ko"].bleu_tokenize_fallback == "13a"

