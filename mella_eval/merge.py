@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
-from mella_eval.errors import MellaError
+from mella_eval.errors import MellaError, OutputError
 
 # Config keys that legitimately differ between the shards of one run.
 PER_SHARD_CONFIG = ("shard", "output_dir", "run_name", "cache_dir", "use_cache")
@@ -104,13 +104,17 @@ def merge_runs(dirs: list[Path], out: Path) -> Path:
             "judged": judged, "failed": failed,
             "failure_rate": round(failed / judged, 6) if judged else 0.0,
         }
-    write_run(out, results, records)
-    for d, _, _ in shards:  # thumbnails for the report
-        if (d / "thumbs").is_dir():
-            (out / "thumbs").mkdir(parents=True, exist_ok=True)
-            for thumb in (d / "thumbs").glob("*.jpg"):
-                if not (out / "thumbs" / thumb.name).exists():
-                    shutil.copy2(thumb, out / "thumbs" / thumb.name)
+    try:
+        write_run(out, results, records)
+        for d, _, _ in shards:  # thumbnails for the report
+            if (d / "thumbs").is_dir():
+                (out / "thumbs").mkdir(parents=True, exist_ok=True)
+                for thumb in (d / "thumbs").glob("*.jpg"):
+                    if not (out / "thumbs" / thumb.name).exists():
+                        shutil.copy2(thumb, out / "thumbs" / thumb.name)
+    except OSError as e:
+        raise OutputError(f"cannot write the merged run to {out}: {e.strerror or e}; the shard folders "
+                          "are unchanged: free space there (or choose another -o) and merge again") from None
     return out
 
 
