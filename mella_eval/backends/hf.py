@@ -6,9 +6,10 @@ import logging
 from pathlib import Path
 
 from mella_eval.backends.base import Completion, ResultCallback, local_model_identity
+from mella_eval.backends.chat_prompt import ChatFormat
 from mella_eval.build import GenerationRequest
 from mella_eval.errors import MellaError
-from mella_eval.messages import all_images, to_hf_messages
+from mella_eval.messages import all_images
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ class HFBackend:
         self.num_threads = num_threads
         self.model_args = dict(model_args or {})
         self.processor = self.model = self.tokenizer = None  # loaded on first generate()
+        self.chat_format: ChatFormat | None = None
+        self.stop_token_ids: list[int] = []
 
     def _ensure_loaded(self) -> None:
         if self.model is not None:
@@ -42,14 +45,14 @@ class HFBackend:
             torch.set_num_threads(self.num_threads or 1)
         elif self.num_threads:
             torch.set_num_threads(self.num_threads)
-        model_args = dict(self.model_args)
-        processor_args = {k[len("processor_"):]: model_args.pop(k)
-                          for k in list(model_args) if k.startswith("processor_")}
+        model_args, processor_args = split_processor_args(self.model_args)
         self.processor, self.model = _load(self.model_name, self.dtype, self.device,
                                            self.trust_remote_code, model_args, processor_args)
         tokenizer = getattr(self.processor, "tokenizer", self.processor)
         tokenizer.padding_side = "left"  # decoder-only batching: pad on the left
         self.tokenizer = tokenizer
+        self.chat_format = ChatFormat.from_processor(self.processor, self.model.config.model_type)
+        self.stop_token_ids = stop_token_ids(tokenizer, self.model.generation_config)
 
     @classmethod
     def from_config(cls, config) -> "HFBackend":
@@ -90,12 +93,19 @@ class HFBackend:
         import torch
 
         settings = batch[0].settings
-        texts = [self.processor.apply_chat_template(to_hf_messages(r.messages), tokenize=False,
-                                                    add_generation_prompt=True) for r in batch]
-        images = [img.to_pil() for r in batch for img in all_images(r.messages)]
-        inputs = self.processor(text=texts, images=images or None, padding=True, return_tensors="pt")
+        texts = [self.chat_format.render(r.messages) for r in batch]
+        special = {self.chat_format.add_special_tokens(t) for t in texts}
+        if len(special) > 1:  # some prompts start with BOS and some do not: tokenize apart
+            raise ValueError("prompts of one batch disagree on BOS")
+        text_kwargs = {} if self.chat_format.content_format == "none" else {"add_special_tokens": special.pop()}
+        # One image list per request: processors that count images per prompt (Gemma 3, Mllama)
+        # refuse a flat list for a batch.
+        images = [[img.to_pil() for img in all_images(r.messages)] for r in batch]
+        inputs = self.processor(text=texts, images=images if any(images) else None, padding=True,
+                                return_tensors="pt", **text_kwargs)
         inputs = inputs.to(self.model.device)
-        kwargs = {"max_new_tokens": settings.max_new_tokens}
+        # Stop where vLLM stops: the tokenizer's eos and generation_config's eos ids.
+        kwargs = {"max_new_tokens": settings.max_new_tokens, "eos_token_id": self.stop_token_ids or None}
         if settings.temperature > 0:
             kwargs.update(do_sample=True, temperature=settings.temperature, top_p=settings.top_p)
             torch.manual_seed(settings.seed)
@@ -165,6 +175,24 @@ def _load(model: str, dtype, device: str, trust_remote_code: bool, model_args: d
         loaded = loaded.to(device)
     loaded.eval()
     return processor, loaded
+
+
+def split_processor_args(model_args: dict) -> tuple[dict, dict]:
+    """`processor_KEY=value` model args -> ({other args}, {KEY: value}) for the processor."""
+    rest = dict(model_args)
+    processor_args = {k[len("processor_"):]: rest.pop(k) for k in list(rest) if k.startswith("processor_")}
+    return rest, processor_args
+
+
+def stop_token_ids(tokenizer, generation_config) -> list[int]:
+    """The tokenizer's eos plus generation_config's eos ids (vLLM stops at both)."""
+    ids = []
+    configured = getattr(generation_config, "eos_token_id", None)
+    for token_id in [getattr(tokenizer, "eos_token_id", None),
+                     *(configured if isinstance(configured, (list, tuple)) else [configured])]:
+        if token_id is not None and token_id not in ids:
+            ids.append(int(token_id))
+    return ids
 
 
 def _cut_at_stop(text: str, stops) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from mella_eval.backends.base import Completion, ResultCallback, local_model_identity
+from mella_eval.backends.checkpoint_checks import architecture, check_vllm_layout
 from mella_eval.build import GenerationRequest
 from mella_eval.errors import MellaError
 from mella_eval.messages import all_images, to_vllm_messages
@@ -47,7 +48,14 @@ class VLLMBackend:
             self.engine_args["gpu_memory_utilization"] = gpu_memory_utilization
         if max_model_len is not None:
             self.engine_args["max_model_len"] = max_model_len
-        self.engine_args.update(model_args or {})
+        engine_args, processor_args = _split_processor_args(self.model_args)
+        self.engine_args.update(engine_args)
+        # `processor_KEY=V` model args reach the HF processor inside vLLM, as they do on hf.
+        self.processor_args = processor_args
+        if processor_args:
+            self.engine_args["mm_processor_kwargs"] = {**engine_args.get("mm_processor_kwargs", {}),
+                                                       **processor_args}
+        self.tokenization_kwargs: dict = {}
         self.llm = None  # started on first use, when the number of images per prompt is known
 
     @classmethod
@@ -80,12 +88,36 @@ class VLLMBackend:
             if args["dtype"] == "auto":
                 args["dtype"] = "float32"
             args.setdefault("enforce_eager", True)
+        arch = architecture(self.model_name)
+        check_vllm_layout(self.model_name, arch)
+        self.tokenization_kwargs = {"add_special_tokens": self._probe_add_special_tokens(arch)}
         try:
             self.llm = LLM(**args)
-        except (OSError, ValueError, RuntimeError) as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise MellaError(f"cannot start vLLM for {self.model_name!r}: {first}") from None
+        except Exception as e:  # noqa: BLE001 -- any start-up failure is one line, exit 2
+            raise MellaError(f"{arch} cannot run on --backend vllm (vLLM {_vllm_version()}): "
+                             f"{_root_cause(e)}") from None
         self.engine_args = args
+
+    def _probe_add_special_tokens(self, arch: str) -> bool:
+        """Whether `LLM.chat` must add the tokenizer's special tokens to the rendered prompt:
+        transformers' rule (add them unless the template already starts with BOS). vLLM's chat
+        path never adds them, which drops the `<s>` of templates without `{{ bos_token }}`."""
+        from mella_eval.backends.chat_prompt import ChatFormat
+
+        try:
+            from transformers import AutoConfig, AutoProcessor
+
+            trust = self.engine_args.get("trust_remote_code", False)
+            processor = AutoProcessor.from_pretrained(self.model_name, trust_remote_code=trust,
+                                                      **self.processor_args)
+            model_type = AutoConfig.from_pretrained(self.model_name, trust_remote_code=trust).model_type
+        except Exception as e:  # noqa: BLE001
+            raise MellaError(f"{arch} cannot run on --backend vllm: its processor does not load "
+                             f"({_root_cause(e)})") from None
+        try:
+            return ChatFormat.from_processor(processor, model_type).probe_add_special_tokens()
+        except MellaError as e:
+            raise MellaError(f"{arch} cannot run on --backend vllm: {e}") from None
 
     def cache_identity(self) -> dict:
         import torch
@@ -139,7 +171,7 @@ class VLLMBackend:
         try:
             decoded: dict = {}
             outputs = self.llm.chat([to_vllm_messages(r.messages, decoded) for r in requests], params,
-                                    use_tqdm=False)
+                                    use_tqdm=False, tokenization_kwargs=dict(self.tokenization_kwargs))
         except Exception as e:
             if len(requests) == 1:
                 return [Completion.failed(f"{type(e).__name__}: {e}")]
@@ -180,3 +212,29 @@ class VLLMBackend:
                 torch.cuda.empty_cache()
         except ImportError:
             pass
+
+
+def _split_processor_args(model_args: dict) -> tuple[dict, dict]:
+    rest = dict(model_args)
+    processor_args = {k[len("processor_"):]: rest.pop(k) for k in list(rest) if k.startswith("processor_")}
+    return rest, processor_args
+
+
+def _vllm_version() -> str:
+    try:
+        import vllm
+
+        return vllm.__version__
+    except Exception:  # noqa: BLE001
+        return "?"
+
+
+def _root_cause(error: BaseException) -> str:
+    """The innermost exception of a chain, as `Type: first line`."""
+    seen = set()
+    while (error.__cause__ or error.__context__) is not None and id(error) not in seen:
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else ""
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__

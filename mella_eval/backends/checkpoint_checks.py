@@ -1,0 +1,67 @@
+"""Checks on a local checkpoint's files that explain, in one line, why an engine cannot load it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from mella_eval.errors import MellaError
+
+# CLIP/SigLIP towers as transformers 5.x saves them inside LLaVA-style models, without the
+# `vision_model.` level that published checkpoints (and vLLM's weight loader) have.
+_FLAT_TOWER_KEY = re.compile(r"(^|\.)vision_tower\.(embeddings|encoder|post_layernorm|pre_layrnorm|head)\.")
+_TOWER_TYPES = ("clip_vision_model", "siglip_vision_model")
+
+
+def read_config(model: str) -> dict | None:
+    path = Path(model).expanduser() / "config.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def architecture(model: str) -> str:
+    """The checkpoint's architecture class name (config.json), else its model_type, else the name."""
+    config = read_config(model) or {}
+    architectures = config.get("architectures") or []
+    return architectures[0] if architectures else config.get("model_type") or model
+
+
+def weight_names(model: str) -> list[str]:
+    folder = Path(model).expanduser()
+    index = folder / "model.safetensors.index.json"
+    if index.is_file():
+        try:
+            return list(json.loads(index.read_text(encoding="utf-8")).get("weight_map", {}))
+        except ValueError:
+            return []
+    names: list[str] = []
+    for path in sorted(folder.glob("*.safetensors")):
+        try:
+            from safetensors import safe_open
+
+            with safe_open(str(path), framework="pt") as f:
+                names.extend(f.keys())
+        except Exception:  # noqa: BLE001 -- unreadable weights: the engine says why
+            return names
+    return names
+
+
+def check_vllm_layout(model: str, arch: str) -> None:
+    """Refuse a CLIP/SigLIP tower saved as `vision_tower.embeddings...` (transformers 5.x):
+    vLLM 0.32 loads only `vision_tower.vision_model.embeddings...` and would stop with a
+    KeyError deep in its loader."""
+    config = read_config(model)
+    if not config:
+        return  # a hub id or no config: nothing to check here
+    vision_type = (config.get("vision_config") or {}).get("model_type")
+    if vision_type not in _TOWER_TYPES:
+        return
+    flat = next((name for name in weight_names(model) if _FLAT_TOWER_KEY.search(name)), None)
+    if flat is not None:
+        raise MellaError(
+            f"{arch} cannot run on --backend vllm: its {vision_type} weights are saved as "
+            f"{flat!r} (transformers 5.x layout); vLLM loads only 'vision_tower.vision_model.*'. "
+            "Rename the keys (insert 'vision_model.' after 'vision_tower.') or use --backend hf")
