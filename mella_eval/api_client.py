@@ -45,6 +45,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 
 from mella_eval.errors import MellaError
+from mella_eval.text_safety import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +201,12 @@ class ChatClient:
         except aiohttp.ClientError as e:  # refused, reset, disconnected, truncated body, ...
             return _Failure("connection", "connection error", f"{type(e).__name__}: {e}")
         if 200 <= status < 300:
-            return _parse_completion(raw, status)
+            outcome = _parse_completion(raw, status)
+            if isinstance(outcome, ChatResult):
+                # What a server says is untrusted text: no lone surrogate (it would crash the
+                # store), and never our key, even when a server echoes it back in a reply.
+                outcome.text = self._scrub(clean_text(outcome.text))
+            return outcome
         retryable = status in RETRY_STATUSES or status >= 500
         return _Failure("http", f"HTTP {status}", _error_message(raw), http_status=status,
                         retryable=retryable,
@@ -211,7 +217,7 @@ class ChatClient:
         reason = f"{failure.head} after {attempts} {plural}"
         if failure.detail:
             reason += f": {failure.detail}"
-        return ChatResult(text=None, status="error", reason=self._scrub(reason), attempts=attempts,
+        return ChatResult(text=None, status="error", reason=self._scrub(clean_text(reason)), attempts=attempts,
                           http_status=failure.http_status, error_kind=failure.kind)
 
     # -- many requests -----------------------------------------------------------------------

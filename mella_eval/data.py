@@ -4,17 +4,23 @@ Sources: a local JSONL/JSON file (read directly, so errors can name the line), a
 or CSV file, an imagefolder (a folder with metadata.jsonl/csv), or a hub dataset id at a pinned
 revision (the last three through `datasets`). A problem with the whole dataset (missing file,
 missing mapped column) is a `DataError`; a problem with one row (unreadable image, empty
-references) becomes that sample's `error` and the run goes on.
+references) becomes that sample's `error` and the run goes on. Rows without a language are
+counted and reported in one warning line.
+
+Images are read and checked in `mella_eval.images` only: regular files, at most
+`max_image_bytes`, inside the dataset's folder unless `allow_external_images`.
 """
 
 from __future__ import annotations
 
-import io
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from mella_eval.errors import DataError
+from mella_eval.images import (DEFAULT_MAX_IMAGE_BYTES, ImageProblem, check_image,
+                               pil_image_bytes, read_image_file)
 from mella_eval.messages import ImagePart
 from mella_eval.metrics.text import nfc
 from mella_eval.results import iter_jsonl_objects
@@ -22,6 +28,8 @@ from mella_eval.tasks import DatasetSource, Task
 
 DATA_FILE_SUFFIXES = {".jsonl": "jsonl", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 IMAGEFOLDER_METADATA = ("metadata.jsonl", "metadata.csv")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -51,14 +59,39 @@ class Row:
     where: str  # "FILE line N" / "dataset row N", for messages
 
 
+@dataclass(frozen=True)
+class ImagePolicy:
+    max_bytes: int = DEFAULT_MAX_IMAGE_BYTES
+    allow_external: bool = False
+
+    def roots(self, base_dir: Path | None) -> list[Path] | None:
+        """Folders a row's image path may lead into (None: anywhere)."""
+        if self.allow_external:
+            return None
+        if base_dir is None:
+            return [_hub_datasets_cache()]  # a hub dataset's files live in the datasets cache
+        shipped = _bundled_tasks_dir().resolve()
+        if Path(base_dir).resolve().is_relative_to(shipped):
+            return [shipped]  # data shipped with mella-eval shares images between its folders
+        return [Path(base_dir)]
+
+
 def load_samples(task: Task, langs: list[str], data_dir: Path | None = None,
-                 limit: int | None = None) -> list[Sample]:
-    """Samples of `task` in `langs` (in that order), at most `limit` per language."""
+                 limit: int | None = None, *, max_image_bytes: int | None = DEFAULT_MAX_IMAGE_BYTES,
+                 allow_external_images: bool = False) -> list[Sample]:
+    """Samples of `task` in `langs` (in that order), at most `limit` per language.
+
+    Image files larger than `max_image_bytes` are sample errors; so are image paths that lead
+    out of the dataset's folder unless `allow_external_images` (data shipped in mella-eval's
+    tasks/ folder may share images between its folders)."""
     source = (DatasetSource(path=Path(data_dir).absolute(), lang_names=task.dataset.lang_names)
               if data_dir else task.dataset)
+    policy = ImagePolicy(DEFAULT_MAX_IMAGE_BYTES if max_image_bytes is None else int(max_image_bytes),
+                         bool(allow_external_images))
     wanted = [lang for lang in langs if lang in task.prompts]
     per_lang: dict[str, list[Sample]] = {lang: [] for lang in wanted}
     seen: set[tuple[str, str]] = set()
+    no_lang: list[str] = []
     for fixed_lang, row in _rows_by_language(task, source, wanted):
         if task.process_sample is not None:  # first: it may set the language, the id, the images
             values = task.process_sample(dict(row.values))
@@ -66,15 +99,38 @@ def load_samples(task: Task, langs: list[str], data_dir: Path | None = None,
                 continue
             row.values = values
         lang = fixed_lang or row.values.get(task.fields["lang"])
+        if not isinstance(lang, str) or not lang.strip():
+            no_lang.append(row.where)
+            continue
         if lang not in per_lang or (limit is not None and len(per_lang[lang]) >= limit):
             continue
-        sample = _to_sample(task, lang, row)
+        sample = _to_sample(task, lang, row, policy)
         if (lang, sample.id) in seen:
             raise DataError(f"{row.where}: duplicate id {sample.id!r} for language {lang} "
                             f"(task {task.name}); ids must be unique per language")
         seen.add((lang, sample.id))
         per_lang[lang].append(sample)
+    if no_lang:
+        log.warning("task %s: %d dataset row(s) without a language in column %r were skipped "
+                    "(first: %s)", task.name, len(no_lang), task.fields.get("lang"), no_lang[0])
     return [s for lang in wanted for s in per_lang[lang]]
+
+
+def _bundled_tasks_dir() -> Path:
+    try:
+        from mella_eval.task_registry import bundled_tasks_dir
+    except ImportError:
+        from mella_eval.tasks import bundled_tasks_dir
+    return bundled_tasks_dir()
+
+
+def _hub_datasets_cache() -> Path:
+    try:
+        import datasets.config
+
+        return Path(datasets.config.HF_DATASETS_CACHE)
+    except ImportError:
+        return Path.home() / ".cache" / "huggingface" / "datasets"
 
 
 def _rows_by_language(task: Task, source: DatasetSource, langs: list[str]):
@@ -98,7 +154,7 @@ def _rows_by_language(task: Task, source: DatasetSource, langs: list[str]):
             yield lang, row
 
 
-def _to_sample(task: Task, lang: str, row: Row) -> Sample:
+def _to_sample(task: Task, lang: str, row: Row, policy: ImagePolicy = ImagePolicy()) -> Sample:
     f, v = task.fields, row.values
     raw_id = v.get(f["id"])
     sample = Sample(task=task.name, lang=lang, id=str(raw_id) if raw_id not in (None, "") else row.where)
@@ -106,14 +162,17 @@ def _to_sample(task: Task, lang: str, row: Row) -> Sample:
     if raw_id in (None, ""):
         problems.append(f"empty id ({f['id']})")
     try:
-        sample.images = tuple(_load_images(v.get(f["image"]), row.base_dir))
+        sample.images = tuple(_load_images(v.get(f["image"]), row.base_dir, policy))
         if not sample.images:
             problems.append(f"no image in column {f['image']!r}")
-    except ValueError as e:
+    except ImageProblem as e:
         problems.append(str(e))
     if "references" in f:
         refs = _as_str_list(v.get(f["references"]))
-        if refs is None or not refs:
+        if refs is None:
+            problems.append(f"column {f['references']!r}: expected a string or a list of strings, "
+                            f"got {_describe_value(v.get(f['references']))}")
+        elif not refs:
             problems.append(f"no references in column {f['references']!r}")
         else:
             sample.references = tuple(nfc(r) for r in refs)
@@ -241,48 +300,45 @@ def _read_with_datasets(source: DatasetSource, builder: str | None):
 
 # --- field values -----------------------------------------------------------------------------
 
-def _load_images(value: Any, base_dir: Path | None) -> list[ImagePart]:
+def _load_images(value: Any, base_dir: Path | None, policy: ImagePolicy) -> list[ImagePart]:
     if value is None:
         return []
     items = value if isinstance(value, list) else [value]
-    return [_load_image(item, base_dir) for item in items]
+    return [_load_image(item, base_dir, policy, i if len(items) > 1 else None)
+            for i, item in enumerate(items, 1)]
 
 
-def _load_image(item: Any, base_dir: Path | None) -> ImagePart:
+def _load_image(item: Any, base_dir: Path | None, policy: ImagePolicy,
+                number: int | None = None) -> ImagePart:
     data: bytes | None = None
-    label = "image"
+    label = "embedded image" if number is None else f"embedded image {number}"
     if isinstance(item, (bytes, bytearray)):  # raw encoded bytes (e.g. decoded from base64)
         data, item = bytes(item), None
     elif isinstance(item, dict):  # datasets' Image(decode=False): {"bytes": ..., "path": ...}
         data = item.get("bytes")
         item = item.get("path") if data is None else None
+        if data is not None and not isinstance(data, (bytes, bytearray)):
+            raise ImageProblem(f"{label}: 'bytes' is a {type(data).__name__}, not bytes")
     if isinstance(item, str):
+        if not item.strip() or "\0" in item:
+            raise ImageProblem(f"image path {item!r} is not a file name")
         path = Path(item) if Path(item).is_absolute() or base_dir is None else base_dir / item
         label = str(path)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise ValueError(f"image not found: {path}") from None
-        except OSError as e:
-            raise ValueError(f"cannot read image {path}: {e.strerror}") from None
-    elif item is not None and data is None and hasattr(item, "save"):  # a PIL image
-        buf = io.BytesIO()
-        item.save(buf, format="PNG")
-        data = buf.getvalue()
+        data = read_image_file(path, max_bytes=policy.max_bytes,
+                               allowed_roots=policy.roots(base_dir))
+    elif item is not None and data is None and hasattr(item, "save") and hasattr(item, "size"):
+        data = pil_image_bytes(item, label)  # a PIL image
     if data is None:
-        raise ValueError(f"unsupported image value of type {type(item).__name__}")
-    _check_image(data, label)
-    return ImagePart(data)
+        raise ImageProblem(f"unsupported image value of type {type(item).__name__}")
+    check_image(bytes(data), label, max_bytes=policy.max_bytes)
+    return ImagePart(bytes(data))
 
 
-def _check_image(data: bytes, label: str) -> None:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
-        raise ValueError(f"unreadable image {label}: {e}") from None
+def _describe_value(value: Any) -> str:
+    if isinstance(value, list):
+        kinds = sorted({type(v).__name__ for v in value if not isinstance(v, str)})
+        return f"a list with {', '.join(kinds)} item(s)"
+    return "null" if value is None else f"a {type(value).__name__}"
 
 
 def _as_str_list(value: Any) -> list[str] | None:

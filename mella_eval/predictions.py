@@ -8,6 +8,8 @@ from pathlib import Path
 from mella_eval.backends.base import Completion
 from mella_eval.build import GenerationRequest
 from mella_eval.errors import MellaError
+from mella_eval.results import jsonl_lines
+from mella_eval.text_safety import clean_text
 
 REQUIRED_KEYS = ("task", "lang", "id", "prediction")
 
@@ -15,27 +17,27 @@ REQUIRED_KEYS = ("task", "lang", "id", "prediction")
 def load_predictions(path: Path) -> dict[tuple[str, str, str], str | None]:
     """JSONL rows `{"task", "lang", "id", "prediction"}` -> {(task, lang, id): prediction}."""
     predictions: dict[tuple[str, str, str], str | None] = {}
-    with Path(path).open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            where = f"{path} line {number}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise MellaError(f"{where}: not valid JSON ({e.msg})") from None
-            if not isinstance(row, dict):
-                raise MellaError(f"{where}: expected a JSON object with keys {', '.join(REQUIRED_KEYS)}")
-            missing = [k for k in REQUIRED_KEYS if k not in row]
-            if missing:
-                raise MellaError(f"{where}: missing key(s) {', '.join(missing)}; "
-                                 f"expected {', '.join(REQUIRED_KEYS)}")
-            if row["prediction"] is not None and not isinstance(row["prediction"], str):
-                raise MellaError(f"{where}: 'prediction' must be a string or null")
-            key = (str(row["task"]), str(row["lang"]), str(row["id"]))
-            if key in predictions:
-                raise MellaError(f"{where}: duplicate prediction for task={key[0]} lang={key[1]} id={key[2]}")
-            predictions[key] = row["prediction"]
+    for number, line in enumerate(jsonl_lines(path, MellaError), 1):
+        if not line.strip():
+            continue
+        where = f"{path} line {number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise MellaError(f"{where}: not valid JSON ({e.msg})") from None
+        if not isinstance(row, dict):
+            raise MellaError(f"{where}: expected a JSON object with keys {', '.join(REQUIRED_KEYS)}")
+        missing = [k for k in REQUIRED_KEYS if k not in row]
+        if missing:
+            raise MellaError(f"{where}: missing key(s) {', '.join(missing)}; "
+                             f"expected {', '.join(REQUIRED_KEYS)}")
+        if row["prediction"] is not None and not isinstance(row["prediction"], str):
+            raise MellaError(f"{where}: 'prediction' must be a string or null")
+        key = tuple(clean_text(str(row[k])) for k in ("task", "lang", "id"))
+        if key in predictions:
+            raise MellaError(f"{where}: duplicate prediction for task={key[0]} lang={key[1]} id={key[2]}")
+        # "\ud83d" (an emoji cut in two) is valid JSON but no UTF-8: U+FFFD instead.
+        predictions[key] = clean_text(row["prediction"]) if row["prediction"] is not None else None
     return predictions
 
 

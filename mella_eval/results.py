@@ -72,11 +72,96 @@ def _umask() -> int:
     return current
 
 
+RUN_FILES = ("samples.jsonl", "results.json")
+# Line separators that `str.splitlines()` (and some JSONL readers) split on, but JSON allows raw
+# inside strings: written escaped, so any line-based reader sees one record per line.
+_ODD_SEPARATORS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
+
+
+def jsonl_line(obj) -> str:
+    """One JSONL line (with its "\n"): UTF-8 kept, U+2028/U+2029/U+0085 escaped."""
+    text = json.dumps(obj, ensure_ascii=False, sort_keys=True)
+    if not text.isascii():
+        for raw, escaped in _ODD_SEPARATORS.items():
+            text = text.replace(raw, escaped)  # they can only occur inside JSON strings
+    return text + "\n"
+
+
 def write_run(run_dir: Path, results: dict, records: list[dict]) -> None:
-    samples_text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
-    atomic_write_text(run_dir / "samples.jsonl", samples_text)
-    atomic_write_text(run_dir / "results.json",
-                      json.dumps(results, ensure_ascii=False, indent=2, sort_keys=False) + "\n")
+    """Write the run folder whole: results.json and samples.jsonl in a fresh folder beside it,
+    which then replaces `run_dir`. Nothing of an earlier run in that folder stays (a report.html
+    or thumbnails of other tasks beside new results). Resuming is unaffected: finished
+    responses live in the response store, not here.
+
+    A folder that exists and is not a run folder (no results.json / samples.jsonl) is refused,
+    never emptied.
+    """
+    import shutil
+    import tempfile
+
+    from mella_eval.errors import OutputError
+
+    run_dir = Path(run_dir)
+    if run_dir.is_symlink() or (run_dir.exists() and not _is_run_folder(run_dir)):
+        raise OutputError(f"{run_dir} exists and is not a run folder (no results.json or "
+                          "samples.jsonl); refusing to replace it: choose another --run-name "
+                          "or --output-dir")
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=run_dir.parent, prefix=f".{run_dir.name}.new-"))
+    try:
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700; results are meant to be shared
+        atomic_write_text(staging / "samples.jsonl", "".join(jsonl_line(r) for r in records))
+        atomic_write_text(staging / "results.json",
+                          json.dumps(results, ensure_ascii=False, indent=2, sort_keys=False) + "\n")
+        _replace_folder(staging, run_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _is_run_folder(path: Path) -> bool:
+    if not path.is_dir():
+        return False
+    return any((path / name).is_file() for name in RUN_FILES) or not any(path.iterdir())
+
+
+def _replace_folder(new: Path, target: Path) -> None:
+    """Move `new` to `target`; an existing `target` is moved aside first, then deleted."""
+    import shutil
+    import tempfile
+
+    if not target.exists():
+        os.rename(new, target)
+        return
+    old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+    os.rename(target, old / target.name)
+    try:
+        os.rename(new, target)
+    except BaseException:
+        os.rename(old / target.name, target)  # put the earlier run back
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def jsonl_lines(path: Path, error=None) -> list[str]:
+    """The lines of a UTF-8 JSONL file, split on "\n" only (a trailing "\r" dropped): U+2028,
+    U+2029 and U+0085 are legal inside JSON strings and must not split a record."""
+    from mella_eval.errors import MellaError
+
+    error = error or MellaError
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise error(f"cannot read {path}: {e.strerror or e}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise error(f"{path} line {line}: not UTF-8 ({e.reason} at byte {e.start}); "
+                    "save the file as UTF-8") from None
+    if text.startswith("\ufeff"):  # a byte-order mark some editors write
+        text = text[1:]
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
 
 
 def iter_jsonl_objects(path: Path, error=None):
@@ -85,11 +170,7 @@ def iter_jsonl_objects(path: Path, error=None):
     from mella_eval.errors import MellaError
 
     error = error or MellaError
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as e:
-        raise error(f"{path}: not UTF-8 ({e.reason} at byte {e.start})") from None
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(jsonl_lines(path, error), 1):
         if not line.strip():
             continue
         try:
@@ -106,5 +187,4 @@ def read_results(run_dir: Path) -> dict:
 
 
 def read_samples(run_dir: Path) -> list[dict]:
-    with (Path(run_dir) / "samples.jsonl").open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    return [record for _, record in iter_jsonl_objects(Path(run_dir) / "samples.jsonl")]

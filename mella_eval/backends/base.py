@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Protocol
 
 from mella_eval.build import GenerationRequest
@@ -49,16 +51,69 @@ class Backend(Protocol):
 
 
 def local_model_identity(model: str) -> dict:
-    """{"model", "weights", "chat_template_sha256"} for a model loaded from disk or a hub,
-    computed from its files without loading it.
+    """{"model", "weights", "chat_template_sha256"} (+ "revision" for a hub id) for a model
+    loaded from disk or a hub, computed from its files without loading it.
 
     The fingerprint (weights, config, tokenizer and chat template files) makes a retrained
-    checkpoint at the same path a different model for the response store.
+    checkpoint at the same path a different model for the response store. A hub id
+    ("org/name", not an existing path) is resolved offline through the local Hugging Face cache
+    to the snapshot that `refs/main` points at, and that folder is fingerprinted: a new hub
+    revision is a new model. When it cannot be resolved, "weights" is None and the generation
+    phase reuses no stored response (see `identity_is_verifiable`).
     """
     from mella_eval.fingerprint import model_fingerprint
 
-    return {"model": model, "weights": model_fingerprint(model),
-            "chat_template_sha256": chat_template_sha256(model)}
+    folder, revision = model, None
+    if not Path(model).expanduser().exists():
+        snapshot = resolve_hub_snapshot(model)
+        if snapshot is not None:
+            folder, revision = str(snapshot[0]), snapshot[1]
+    identity = {"model": model, "weights": model_fingerprint(folder),
+                "chat_template_sha256": chat_template_sha256(folder)}
+    if revision is not None:
+        identity["revision"] = revision
+    return identity
+
+
+def identity_is_verifiable(identity: dict) -> bool:
+    """False for a local-weights identity whose weights could not be fingerprinted (a hub id
+    not found in the local cache): its stored responses may come from other weights."""
+    return not ("weights" in identity and identity["weights"] is None)
+
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
+
+
+def resolve_hub_snapshot(model: str) -> tuple[Path, str] | None:
+    """(snapshot folder, commit sha) of hub id `model` in the local Hugging Face cache (what
+    `refs/main` points at, read offline), or None when `model` is no hub id or is not cached.
+
+    The cache folder is read from the environment at call time (HF_HUB_CACHE, else
+    HF_HOME/hub, else huggingface_hub's default), as transformers will when loading.
+    """
+    if not _HUB_ID.match(model) or ".." in model:
+        return None
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        return None
+    try:
+        folder = Path(snapshot_download(model, local_files_only=True, cache_dir=hub_cache_dir()))
+    except Exception:  # noqa: BLE001  (not cached, bad id, broken cache: all mean "unknown")
+        return None
+    if not folder.is_dir():
+        return None
+    return folder, folder.name  # snapshots/<commit sha>
+
+
+def hub_cache_dir() -> str | None:
+    import os
+
+    if os.environ.get("HF_HUB_CACHE"):
+        return os.environ["HF_HUB_CACHE"]
+    if os.environ.get("HF_HOME"):
+        return os.path.join(os.environ["HF_HOME"], "hub")
+    return None  # huggingface_hub's own default
 
 
 def chat_template_sha256(model: str) -> str | None:
