@@ -94,6 +94,22 @@ def add_caption_metric(metric: str, records: list[dict]) -> None:
             r["metrics"][metric] = value
 
 
+# Caption metrics whose per-sample values depend on the whole (task, lang) corpus (CIDEr-D's idf).
+WHOLE_CORPUS_METRICS = ("cider",)
+
+
+def rescore_whole_corpus_metrics(tasks, records: list[dict]) -> None:
+    """Recompute the per-sample values that depend on the whole (task, lang) corpus, for records
+    scored in parts (`merge` of shards: each shard's CIDEr-D used its own shard's idf)."""
+    for task in tasks:
+        task_records = [r for r in records if r["task"] == task.name]
+        for metric in (m for m in WHOLE_CORPUS_METRICS if m in task.metrics):
+            for r in task_records:
+                (r.get("metrics") or {}).pop(metric, None)
+                (r.get("metric_errors") or {}).pop(metric, None)
+            add_caption_metric(metric, task_records)
+
+
 def _record_failure(records: list[dict], metrics, exc: Exception) -> None:
     """Drop partial values of `metrics` and keep why they failed on each record."""
     first_line = (str(exc).strip().splitlines() or [""])[0]

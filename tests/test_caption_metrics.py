@@ -285,6 +285,25 @@ def test_a_metric_failing_for_one_language_loses_nothing_else(tmp_path, monkeypa
     assert all(s["metric_errors"]["meteor"].startswith("RuntimeError") for s in th_samples)
 
 
+def test_cider_of_shards_is_rescored_over_the_whole_corpus():
+    """CIDEr-D's idf comes from the whole (task, lang) corpus: values computed shard by shard
+    differ, and `rescore_whole_corpus_metrics` (for `merge`) restores the whole-corpus ones."""
+    from types import SimpleNamespace
+
+    from mella_eval.metrics.cider import cider_d
+    from mella_eval.score import add_caption_metric, rescore_whole_corpus_metrics
+
+    items = [(h, refs) for _, refs in CAPTIONS["th"] for h in (refs[0][:-3], refs[0][2:])]
+    records = [{"task": "t", "lang": "th", "id": str(i), "status": "ok", "prediction": h,
+                "references": refs, "metrics": {}} for i, (h, refs) in enumerate(items)]
+    add_caption_metric("cider", records[:3])
+    add_caption_metric("cider", records[3:])
+    whole = cider_d([r["prediction"] for r in records], [r["references"] for r in records], "th").per_sample
+    assert [r["metrics"]["cider"] for r in records] != pytest.approx(whole)
+    rescore_whole_corpus_metrics([SimpleNamespace(name="t", metrics=["cider", "rouge_l"])], records)
+    assert [r["metrics"]["cider"] for r in records] == pytest.approx(whole, abs=1e-12)
+
+
 def test_linguistic_task_lists_rouge_l_and_meteor():
     for task in ("linguistic", "xm100", "xm3600"):
         doc = yaml.safe_load((REPO / "tasks" / f"{task}.yaml").read_text(encoding="utf-8"))
