@@ -146,7 +146,9 @@ def _load(config: RunConfig, tasks) -> tuple[dict, set]:
 
 def _image_policy(config: RunConfig, task) -> dict:
     """load_samples' image limits: the size cap, and whether rows may name images outside the
-    dataset folder (--allow-external-images, or a task file in an --include-path folder)."""
+    dataset folder (--allow-external-images, or a task file in an --include-path folder). Not
+    every trusted task: a bundled task may run its hooks, but run on a user's --data-dir its rows
+    are that user's data, and an image path in them must not reach outside it (or a server)."""
     import inspect
 
     accepted = inspect.signature(load_samples).parameters
@@ -154,8 +156,9 @@ def _image_policy(config: RunConfig, task) -> dict:
     if "max_image_bytes" in accepted:
         policy["max_image_bytes"] = config.max_image_bytes
     if "allow_external_images" in accepted:
-        policy["allow_external_images"] = (config.allow_external_images
-                                           or TaskRegistry(config.include_paths).is_trusted(task.file))
+        task_file = task.file.resolve()
+        policy["allow_external_images"] = config.allow_external_images or any(
+            task_file.is_relative_to(Path(folder).resolve()) for folder in config.include_paths)
     return policy
 
 
