@@ -12,6 +12,9 @@ a Korean caption still counts) plus script-independent ones in `_GLOBAL`. Patter
 - role-marker: a line starting "system:" / "система:" / "시스템:" ...
 - json-score, score-fraction, chat-template (script-independent): {"thickness": 5},
   "5/5" or "10/10", chat-template tokens such as <|im_start|> or [INST].
+- fake-delimiter: a tag of the judge prompts' delimiters in any spelling (`</candidate>`,
+  `</CANDIDATE >`, full-width or zero-width variants, `<reference>`): the judge never sees it
+  as a tag (mella_eval/delimiters.py defuses it), but writing one is an attempt.
 
 Text is NFC-normalised and casefolded; Arabic diacritics and tatweel are removed and its
 letter variants unified (أ إ آ -> ا, ى -> ي, ة -> ه), Russian ё -> е; Serbian phrases are
@@ -27,6 +30,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from mella_eval.delimiters import neutralise_tags
 from mella_eval.languages import MELLA_LANGS
 from mella_eval.metrics.keywords import sr_to_latin
 
@@ -243,6 +247,9 @@ _GLOBAL: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# Tag names the bundled judge prompts delimit their parts with (judges/*.yaml).
+DELIMITER_NAMES = ("candidate", "question", "reference", "rubric")
+
 _AR_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 _FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ё": "е"})
 
@@ -277,4 +284,6 @@ def detect_injection(text: str) -> list[str]:
     for name, rx in _compiled():
         if name not in found and rx.search(norm):
             found.append(name)
+    if neutralise_tags(text, DELIMITER_NAMES)[1]:
+        found.append("fake-delimiter")
     return found

@@ -13,6 +13,11 @@ bounded concurrency and retries. Each judgement ends with a status:
 
 A failure is never a score. With `--wrong-language zero`, an answer in the wrong language gets
 zero judge scores without a request; with `flag` it is judged like any other and only flagged.
+
+A candidate is untrusted text: the rubric delimits it with tags it cannot forge and defuses
+delimiter look-alikes (mella_eval/delimiters.py). Answers sent to the judge that look like an
+injection attempt (the guards' `injection_suspected`) are counted per task and language, and a
+run with any prints one warning line: their scores are kept, but should be read with care.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ class JudgeOutcome:
     counts: list = field(default_factory=list)  # per (task, lang)
     judged: int = 0
     failed: int = 0
+    injection_suspected: int = 0  # answers sent to the judge that look like injection attempts
 
     @property
     def failure_rate(self) -> float:
@@ -49,7 +55,7 @@ class JudgeOutcome:
     def as_dict(self, max_failure_rate: float) -> dict:
         return {"identity": self.identity, "rubrics": self.rubrics, "usage": self.usage, "counts": self.counts, "judged": self.judged,
                 "failed": self.failed, "failure_rate": round(self.failure_rate, 6),
-                "max_failure_rate": max_failure_rate}
+                "max_failure_rate": max_failure_rate, "injection_suspected": self.injection_suspected}
 
 
 def judged_tasks(tasks: list[Task]) -> list[tuple[Task, Rubric]]:
@@ -129,11 +135,28 @@ def run_judge(tasks: list[Task], records: list[dict], samples: dict[tuple, Sampl
     outcome.judged = len(completions)
     outcome.failed = sum(1 for c in completions if targets[c][0]["judge"]["status"] != "ok")
     outcome.counts = judge_counts(records, [t.name for t, _ in pairs])
+    outcome.injection_suspected = _warn_injections([targets[k][0] for k in completions])
     if outcome.judged:
         log.info("judge: %d judgements (%d reused, %d new), %d failed (%.1f%%)", outcome.judged,
                  outcome.requests["reused"], outcome.requests["new"], outcome.failed,
                  100 * outcome.failure_rate)
     return outcome
+
+
+def _warn_injections(judged: list[dict]) -> int:
+    """One warning line for the answers sent to the judge that look like injection attempts."""
+    suspects: dict[str, int] = {}
+    for record in judged:
+        if record.get("injection_suspected"):
+            where = f"{record['task']}/{record['lang']}"
+            suspects[where] = suspects.get(where, 0) + 1
+    total = sum(suspects.values())
+    if total:
+        places = ", ".join(f"{where} {n}" for where, n in sorted(suspects.items()))
+        log.warning("judge: %d of %d judged answers look like prompt injection (%s); they were "
+                    "delimited as data and judged, see injection_suspected in samples.jsonl",
+                    total, len(judged), places)
+    return total
 
 
 def _zeroed(rubric: Rubric, record: dict) -> Verdict:

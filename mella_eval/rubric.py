@@ -1,8 +1,14 @@
 """Judge rubrics as data (judges/*.yaml): load and validate, render prompts, parse replies strictly.
 
 A reply is accepted only if it is one JSON object that matches the rubric: every dimension an
-integer in its range, the label one of the rubric's labels, a string rationale, no other keys.
-Anything else is a `parse_error` with the reason: a judge failure never becomes a score.
+integer in its range, the label one of the rubric's labels, a string rationale, no other keys,
+no key twice. Anything else is a `parse_error` with the reason: a judge failure never becomes a
+score.
+
+The candidate and the sample's fields are untrusted text in the prompt: the candidate is put
+between per-request tags it cannot forge, and delimiter look-alikes inside any of them are
+defused (mella_eval/delimiters.py). A rubric file is read within the limits of
+mella_eval/safe_yaml.py and its templates may use only `{name}` placeholders.
 """
 
 from __future__ import annotations
@@ -13,18 +19,24 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from mella_eval.delimiters import candidate_tag, neutralise_tags, template_tag_names, wrap_candidate
 from mella_eval.errors import MellaError, TaskError
 from mella_eval.languages import get_language
 from mella_eval.messages import ImagePart, Message, TextPart
+from mella_eval.safe_yaml import excerpt, key_text, load_yaml_file
+from mella_eval.templates import check_template
 
 REQUIRED_KEYS = ("name", "version", "description", "dimensions", "system", "user", "schema")
 OPTIONAL_KEYS = ("include_image", "generation", "labels", "label_metric", "positive_label",
                  "zero_dimensions")
-# Placeholders of the prompt templates; all but language and candidate come from the sample.
-PLACEHOLDERS = ("language", "candidate", "alt_text", "keywords", "question", "reference_answer",
-                "item_rubric")
+# Placeholders of the prompt templates; all but language and candidate(_tag) come from the sample.
+# {candidate} becomes the delimited block <candidate-TAG>...</candidate-TAG>; {candidate_tag} is
+# that tag's name, for a system prompt that wants to say where the candidate ends.
+PLACEHOLDERS = ("language", "candidate", "candidate_tag", "alt_text", "keywords", "question",
+                "reference_answer", "item_rubric")
+# Version of how prompts are rendered from a rubric (delimiters, neutralising): part of every
+# judgement's store key, so a change here asks the judge again instead of reusing old replies.
+PROMPT_FORMAT = 2
 FENCE_RE = re.compile(r"^```(?:json)?\s*\n(.*)\n```$", re.DOTALL)
 
 
@@ -79,28 +91,44 @@ class Rubric:
     def used_placeholders(self) -> list[str]:
         return [p for p in PLACEHOLDERS if "{" + p + "}" in self.system + self.user]
 
+    @property
+    def tag_names(self) -> tuple[str, ...]:
+        """Delimiter tag names of this rubric's prompts: defused inside every untrusted value."""
+        return template_tag_names(self.system, self.user)
+
+    def neutralised_tags(self, candidate: str) -> int:
+        """How many delimiter look-alikes the candidate contains (an injection attempt)."""
+        return neutralise_tags(candidate, self.tag_names)[1]
+
     def values(self, candidate: str, sample) -> dict[str, str]:
-        """Placeholder values: the candidate (as data: a delimiter inside it is neutralised so it
-        cannot end its block early) and the sample's fields."""
+        """Placeholder values: the candidate as a delimited block (see mella_eval/delimiters.py)
+        and the sample's fields, every one of them with delimiter look-alikes defused."""
+        names = self.tag_names
+
         def text(value) -> str:
-            return value if isinstance(value, str) and value.strip() else "(none given)"
+            value = value if isinstance(value, str) and value.strip() else "(none given)"
+            return neutralise_tags(value, names)[0]
         keywords = getattr(sample, "keywords", ())
+        tag = candidate_tag(self.sha256, sample.lang, candidate)
         return {
             "language": get_language(sample.lang).english,
-            "candidate": candidate.replace("</candidate>", "</ candidate>").replace("<candidate>", "< candidate>"),
+            "candidate": wrap_candidate(tag, neutralise_tags(candidate, names)[0]),
+            "candidate_tag": tag,
             "alt_text": text(getattr(sample, "alt_text", None)),
-            "keywords": ", ".join(" / ".join(k) for k in keywords) if keywords else "(none given)",
+            "keywords": text(", ".join(" / ".join(k) for k in keywords) if keywords else None),
             "question": text(getattr(sample, "question", None)),
             "reference_answer": text(getattr(sample, "reference_answer", None)),
             "item_rubric": text(getattr(sample, "item_rubric", None)),
         }
 
     def inputs(self, candidate: str, sample) -> dict:
-        """What the judgement depends on (its store key): used placeholders and image hashes."""
+        """What the judgement depends on (its store key): used placeholders, image hashes and the
+        prompt format. The delimiter tag is a function of these, so the key fixes the prompt."""
         values = self.values(candidate, sample)
         out = {p: values[p] for p in self.used_placeholders()}
         out["candidate"], out["lang"] = candidate, sample.lang
         out["images"] = [i.sha256 for i in sample.images] if self.include_image else []
+        out["prompt_format"] = PROMPT_FORMAT
         return out
 
     def render(self, candidate: str, sample) -> tuple[Message, ...]:
@@ -118,29 +146,35 @@ class Rubric:
         if fenced:
             text = fenced.group(1).strip()
         try:
-            reply = json.loads(text)
+            reply = json.loads(text, object_pairs_hook=_no_duplicate_keys)
         except json.JSONDecodeError as e:
             return _bad(f"not valid JSON ({e.msg} at position {e.pos})")
+        except _DuplicateKey as e:
+            return _bad(f"duplicate key {excerpt(e.key)} in the reply (which one counts is ambiguous)")
+        except ValueError as e:  # e.g. an integer of more than 4300 digits
+            return _bad(f"not usable JSON ({excerpt(str(e))[1:-1]})")
+        except RecursionError:
+            return _bad("not usable JSON (nested too deeply)")
         if not isinstance(reply, dict):
             return _bad(f"expected a JSON object, got {type(reply).__name__}")
         allowed = {d.key for d in self.dimensions} | {"rationale"} | ({"label"} if self.labels else set())
         extra = sorted(set(reply) - allowed)
         if extra:
-            return _bad(f"unexpected key(s): {', '.join(extra)}")
+            return _bad(f"unexpected key(s): {excerpt(', '.join(extra))[1:-1]}")
         scores = {}
         for dim in self.dimensions:
             value = reply.get(dim.key)
             if isinstance(value, bool) or not isinstance(value, int):
-                return _bad(f"{dim.key}: expected an integer {dim.min}-{dim.max}, got {value!r}")
+                return _bad(f"{dim.key}: expected an integer {dim.min}-{dim.max}, got {excerpt(value)}")
             if not dim.min <= value <= dim.max:
                 return _bad(f"{dim.key}: {value} is outside {dim.min}-{dim.max}")
             scores[dim.key] = value
         label = reply.get("label")
         if self.labels and label not in self.labels:
-            return _bad(f"label: expected one of {', '.join(self.labels)}, got {label!r}")
+            return _bad(f"label: expected one of {', '.join(self.labels)}, got {excerpt(label)}")
         rationale = reply.get("rationale")
         if not isinstance(rationale, str):
-            return _bad(f"rationale: expected a string, got {rationale!r}")
+            return _bad(f"rationale: expected a string, got {excerpt(rationale)}")
         return Verdict("ok", scores, label, rationale)
 
 
@@ -148,9 +182,25 @@ def _bad(reason: str) -> Verdict:
     return Verdict("parse_error", {}, reason=reason)
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        self.key = key
+        super().__init__(key)
+
+
+def _no_duplicate_keys(pairs: list) -> dict:
+    """json.loads keeps the last of two equal keys; a judge reply with one is ambiguous."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
 def load_rubric(spec: str, base: Path | None = None) -> Rubric:
     """A rubric by name (judges/NAME.yaml) or by path (relative to `base`, the task's folder)."""
-    from mella_eval.tasks import bundled_dir
+    from mella_eval.task_registry import bundled_dir
 
     candidates = [bundled_dir("judges") / f"{spec}.yaml"]
     if base is not None:
@@ -159,61 +209,87 @@ def load_rubric(spec: str, base: Path | None = None) -> Rubric:
     path = next((c for c in candidates if c.is_file()), None)
     if path is None:
         available = sorted(p.stem for p in bundled_dir("judges").glob("*.yaml"))
-        raise MellaError(f"judge rubric {spec!r} not found; bundled rubrics: {', '.join(available)}")
-    raw = path.read_bytes()
-    try:
-        doc = yaml.safe_load(raw.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise TaskError(path, "", f"invalid YAML: {e}") from None
+        raise MellaError(f"judge rubric {excerpt(spec)} not found; bundled rubrics: {', '.join(available)}")
+    doc, raw = load_yaml_file(path, what="judge rubric")
     if not isinstance(doc, dict):
         raise TaskError(path, "", "expected a mapping at the top level")
     for key in REQUIRED_KEYS:
         if key not in doc:
             raise TaskError(path, key, "missing required key")
-    unknown = set(doc) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS)
+    unknown = sorted(map(str, set(doc) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS)))
     if unknown:
-        raise TaskError(path, sorted(unknown)[0], "unknown key")
-    dims = []
-    if not isinstance(doc["dimensions"], dict) or not doc["dimensions"]:
-        raise TaskError(path, "dimensions", "expected a mapping of reply key -> {metric, min, max}")
-    for key, d in doc["dimensions"].items():
-        if not isinstance(d, dict) or not all(isinstance(d.get(k), int) for k in ("min", "max")) \
-                or not isinstance(d.get("metric"), str) or d["min"] >= d["max"]:
-            raise TaskError(path, f"dimensions.{key}", "expected {metric: name, min: int, max: int} with min < max")
-        dims.append(Dimension(key, d["metric"], d["min"], d["max"]))
+        raise TaskError(path, key_text(unknown[0]), "unknown key")
+    for key in ("name", "description"):
+        _expect_text(path, key, doc[key])
+    if not isinstance(doc["version"], (int, str)) or isinstance(doc["version"], bool):
+        raise TaskError(path, "version", f"expected an integer or a string, got {excerpt(doc['version'])}")
+    dims = _dimensions(path, doc["dimensions"])
+    keys = [d.key for d in dims]
     labels = doc.get("labels") or []
-    if labels and (not isinstance(labels, list) or doc.get("positive_label") not in labels
-                   or not isinstance(doc.get("label_metric"), str)):
-        raise TaskError(path, "labels", "labels need label_metric and a positive_label among them")
-    zero = doc.get("zero_dimensions", [d.key for d in dims])
-    if not isinstance(zero, list) or not set(zero) <= {d.key for d in dims}:
-        raise TaskError(path, "zero_dimensions", "expected a list of dimension keys")
+    if labels:
+        if not isinstance(labels, list) or not all(isinstance(l, str) and l for l in labels) \
+                or len(set(labels)) != len(labels):
+            raise TaskError(path, "labels", f"expected a list of distinct label strings, got {excerpt(labels)}")
+        if not isinstance(doc.get("positive_label"), str) or doc["positive_label"] not in labels \
+                or not isinstance(doc.get("label_metric"), str) or not doc["label_metric"]:
+            raise TaskError(path, "labels", "labels need label_metric and a positive_label among them")
+    zero = doc.get("zero_dimensions", keys)
+    if not isinstance(zero, list) or not all(isinstance(z, str) and z in keys for z in zero):
+        raise TaskError(path, "zero_dimensions", f"expected a list of dimension keys ({', '.join(keys)})")
     schema = doc["schema"]
     props = schema.get("properties", {}) if isinstance(schema, dict) else {}
-    expected = {d.key for d in dims} | {"rationale"} | ({"label"} if labels else set())
-    if set(props) != expected or set(schema.get("required", [])) != expected:
+    required = schema.get("required", []) if isinstance(schema, dict) else []
+    expected = set(keys) | {"rationale"} | ({"label"} if labels else set())
+    if not isinstance(props, dict) or not isinstance(required, list) \
+            or not all(isinstance(r, str) for r in required) \
+            or set(props) != expected or set(required) != expected:
         raise TaskError(path, "schema", f"properties and required must be exactly: {', '.join(sorted(expected))}")
     for key in ("system", "user"):
-        _check_template(path, key, doc[key])
+        _check_prompt(path, key, doc[key])
+    if not isinstance(doc.get("include_image", True), bool):
+        raise TaskError(path, "include_image", "expected true or false")
     generation = doc.get("generation") or {}
+    max_new_tokens = generation.get("max_new_tokens", 400) if isinstance(generation, dict) else None
+    if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool) \
+            or not 1 <= max_new_tokens <= 2**31 - 1:
+        raise TaskError(path, "generation.max_new_tokens", "expected a positive integer")
     return Rubric(
-        name=str(doc["name"]), version=str(doc["version"]), file=path.resolve(),
+        name=doc["name"], version=str(doc["version"]), file=path.resolve(),
         sha256=hashlib.sha256(raw).hexdigest(), dimensions=tuple(dims), labels=tuple(labels),
         label_metric=doc.get("label_metric"), positive_label=doc.get("positive_label"),
         zero_dimensions=tuple(zero), system=doc["system"], user=doc["user"], schema=schema,
-        include_image=bool(doc.get("include_image", True)),
-        max_new_tokens=int(generation.get("max_new_tokens", 400)),
+        include_image=doc.get("include_image", True), max_new_tokens=max_new_tokens,
     )
 
 
-def _check_template(path: Path, key: str, template) -> None:
-    if not isinstance(template, str):
-        raise TaskError(path, key, "expected a prompt template string")
-    try:
-        template.format(**{p: "" for p in PLACEHOLDERS})
-    except (KeyError, IndexError, ValueError) as e:
-        raise TaskError(path, key, f"bad placeholder {e}; allowed: "
-                                   + ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-                                   + " (write {{ and }} for literal braces)") from None
-    if key == "user" and "{candidate}" not in template:
+def _expect_text(path: Path, key: str, value) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise TaskError(path, key, f"expected a non-empty string, got {excerpt(value)}")
+
+
+def _dimensions(path: Path, given) -> list[Dimension]:
+    if not isinstance(given, dict) or not given:
+        raise TaskError(path, "dimensions", "expected a mapping of reply key -> {metric, min, max}")
+    dims = []
+    for key, d in given.items():
+        if not isinstance(key, str) or not key or key in ("rationale", "label"):
+            raise TaskError(path, f"dimensions.{key_text(key)}", "expected a reply key other than "
+                                                                 "rationale and label")
+        ints = isinstance(d, dict) and all(isinstance(d.get(k), int) and not isinstance(d.get(k), bool)
+                                           for k in ("min", "max"))
+        if not ints or not isinstance(d.get("metric"), str) or not d["metric"] or d["min"] >= d["max"]:
+            raise TaskError(path, f"dimensions.{key}", "expected {metric: name, min: int, max: int} with min < max")
+        dims.append(Dimension(key, d["metric"], d["min"], d["max"]))
+    metrics = [d.metric for d in dims]
+    if len(set(metrics)) != len(metrics):
+        raise TaskError(path, "dimensions", "two dimensions feed the same metric")
+    return dims
+
+
+def _check_prompt(path: Path, key: str, template) -> None:
+    used = check_template(path, key, template, PLACEHOLDERS)
+    if key == "user" and "candidate" not in used:
         raise TaskError(path, key, "the user template must contain {candidate}")
+    if re.search(r"<\s*/?\s*candidate", template, re.IGNORECASE):
+        raise TaskError(path, key, "remove the <candidate> tags: {candidate} is delimited by the "
+                                   "harness with per-request tags the candidate cannot forge")

@@ -1,25 +1,29 @@
 """Task definitions: YAML files validated into `Task` objects, and the registry that finds them.
 
-A task file is data. It is read with `yaml.safe_load`; the one key that names Python code
-(`process_sample`) is honoured only for files in a folder the user trusted with
-`--include-path`. Every validation error names the file, the key and what was expected.
+A task file is data, and may be hostile: it is read within limits (size, alias expansion,
+duplicate keys: mella_eval/safe_yaml.py), every value is checked for its type (a list where a
+string belongs, a NaN temperature), prompt templates may use only `{name}` placeholders
+(mella_eval/templates.py), and the one key that names Python code (`process_sample`) is honoured
+only for trusted files (mella_eval/task_registry.py). Every validation error names the file, the
+key and what was expected, quoting at most a short excerpt of the bad value.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import math
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
-
-from mella_eval.errors import MellaError, TaskError
+from mella_eval.errors import TaskError
 from mella_eval.languages import LANGUAGES
 from mella_eval.metrics.registry import METRICS
+from mella_eval.safe_yaml import excerpt, key_text, load_yaml_file
+from mella_eval.templates import check_template
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 TOP_LEVEL_KEYS = {
@@ -35,10 +39,13 @@ FIELD_KEYS = {"id": True, "lang": True, "image": True, "references": False, "alt
               "answers": False, "country": False, "reference_answer": False, "item_rubric": False}
 # Placeholders a prompt may use, filled from the sample.
 PROMPT_PLACEHOLDERS = ("question", "options", "language")
+OPTION_PLACEHOLDERS = ("letter", "option")  # options_format: one line per option
 ANSWER_FORMATS = ("letter", "index0", "index1", "text", "bool")
 DEFAULT_PROMPT = "default"  # prompts.default: the prompt of every language in `langs` without its own
 GENERATION_KEYS = {"max_new_tokens": int, "temperature": float, "top_p": float, "seed": int,
                    "stop": list}
+MAX_INT32 = 2**31 - 1  # engines keep max_tokens in an int32
+MAX_SEED = 2**63 - 1  # torch.manual_seed takes an int64
 
 
 @dataclass(frozen=True)
@@ -123,41 +130,34 @@ class Task:
 
 def load_task(path: Path, trusted: bool = False) -> Task:
     path = Path(path).resolve()
-    try:
-        raw_bytes = path.read_bytes()
-    except OSError as e:
-        raise MellaError(f"cannot read task file {path}: {e.strerror}") from None
-    try:
-        doc = yaml.safe_load(raw_bytes.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise TaskError(path, "", "not UTF-8 text") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise TaskError(path, "", f"invalid YAML: {where}{getattr(e, 'problem', e)}") from None
+    doc, raw_bytes = load_yaml_file(path, what="task file")
     if not isinstance(doc, dict):
         raise TaskError(path, "", f"expected a mapping at the top level, got {_type(doc)}")
     return _validate(path, doc, raw_bytes, trusted)
 
 
 def _validate(path: Path, doc: dict, raw_bytes: bytes, trusted: bool) -> Task:
-    unknown = set(doc) - TOP_LEVEL_KEYS
+    unknown = sorted(map(str, set(doc) - TOP_LEVEL_KEYS))
     if unknown:
-        raise TaskError(path, sorted(unknown)[0],
+        raise TaskError(path, key_text(unknown[0]),
                         f"unknown key; expected one of: {', '.join(sorted(TOP_LEVEL_KEYS))}")
     name = _require(path, doc, "name", str)
     if not NAME_RE.match(name):
-        raise TaskError(path, "name", f"expected lowercase letters, digits, '_', '-' or '.', got {name!r}")
+        raise TaskError(path, "name", f"expected lowercase letters, digits, '_', '-' or '.', got {excerpt(name)}")
     version = _require(path, doc, "version", (int, float, str))
+    if isinstance(version, float) and not math.isfinite(version):
+        raise TaskError(path, "version", f"expected a version number or string, got {version}")
     description = _require(path, doc, "description", str)
 
     metrics = _require(path, doc, "metrics", list)
     if not metrics:
         raise TaskError(path, "metrics", "expected at least one metric")
     for i, metric in enumerate(metrics):
-        if metric not in METRICS:
+        if not isinstance(metric, str) or metric not in METRICS:
             raise TaskError(path, f"metrics[{i}]",
-                            f"unknown metric {metric!r}; expected one of: {', '.join(METRICS)}")
+                            f"unknown metric {excerpt(metric)}; expected one of: {', '.join(METRICS)}")
+        if metric in metrics[:i]:
+            raise TaskError(path, f"metrics[{i}]", f"{metric} is listed twice")
 
     fields = _validate_fields(path, doc, metrics)
     prompts = _validate_prompts(path, doc)
@@ -169,7 +169,7 @@ def _validate(path: Path, doc: dict, raw_bytes: bytes, trusted: bool) -> Task:
 
     judge = doc.get("judge")
     if judge is not None and (not isinstance(judge, str) or not judge):
-        raise TaskError(path, "judge", f"expected a rubric name (a file in judges/) or path, got {judge!r}")
+        raise TaskError(path, "judge", f"expected a rubric name (a file in judges/) or path, got {excerpt(judge)}")
     judge_metrics = [m for m in metrics if METRICS[m].kind in ("judge", "ratio")]
     if judge_metrics and judge is None:
         raise TaskError(path, "judge", f"metrics {', '.join(judge_metrics)} need a judge rubric: "
@@ -193,10 +193,10 @@ def _validate_fields(path: Path, doc: dict, metrics: list[str]) -> dict[str, str
         raise TaskError(path, "fields", f"expected a mapping of field -> column, got {_type(given)}")
     for key, column in given.items():
         if key not in FIELD_KEYS:
-            raise TaskError(path, f"fields.{key}",
+            raise TaskError(path, f"fields.{key_text(key)}",
                             f"unknown field; expected one of: {', '.join(FIELD_KEYS)}")
         if not isinstance(column, str) or not column:
-            raise TaskError(path, f"fields.{key}", f"expected a column name, got {column!r}")
+            raise TaskError(path, f"fields.{key}", f"expected a column name, got {excerpt(column)}")
     # Unmapped fields default to a column of the same name.
     fields = {key: given.get(key, key) for key, always in FIELD_KEYS.items()
               if always or key in given}
@@ -213,17 +213,13 @@ def _validate_prompts(path: Path, doc: dict) -> dict[str, str]:
     if not prompts:
         raise TaskError(path, "prompts", "expected one prompt per language, got none")
     for lang, text in prompts.items():
-        if lang not in LANGUAGES and lang != DEFAULT_PROMPT:
-            raise TaskError(path, f"prompts.{lang}",
+        if not isinstance(lang, str) or (lang not in LANGUAGES and lang != DEFAULT_PROMPT):
+            raise TaskError(path, f"prompts.{key_text(lang)}",
                             f"unknown language code; expected one of: {', '.join(LANGUAGES)} or default")
         if not isinstance(text, str) or not text.strip():
-            raise TaskError(path, f"prompts.{lang}", "expected a non-empty prompt in that language")
-        try:
-            text.format(**{p: "" for p in PROMPT_PLACEHOLDERS})
-        except (KeyError, IndexError, ValueError) as e:
-            raise TaskError(path, f"prompts.{lang}", f"bad placeholder {e}; allowed: "
-                            + ", ".join("{" + p + "}" for p in PROMPT_PLACEHOLDERS)
-                            + " (write {{ and }} for literal braces)") from None
+            raise TaskError(path, f"prompts.{lang}", "expected a non-empty prompt in that language, "
+                                                     f"got {excerpt(text)}")
+        check_template(path, f"prompts.{lang}", text, PROMPT_PLACEHOLDERS)
     langs = doc.get("langs")
     if langs is None:
         if DEFAULT_PROMPT in prompts:
@@ -233,9 +229,11 @@ def _validate_prompts(path: Path, doc: dict) -> dict[str, str]:
         raise TaskError(path, "langs", "expected a list of language codes")
     out = {}
     for i, lang in enumerate(langs):
-        if lang not in LANGUAGES:
-            raise TaskError(path, f"langs[{i}]", f"unknown language code {lang!r}; add it to "
+        if not isinstance(lang, str) or lang not in LANGUAGES:
+            raise TaskError(path, f"langs[{i}]", f"unknown language code {excerpt(lang)}; add it to "
                                                  "mella_eval/languages.py")
+        if lang in out:
+            raise TaskError(path, f"langs[{i}]", f"{lang} is listed twice")
         text = prompts.get(lang, prompts.get(DEFAULT_PROMPT))
         if text is None:
             raise TaskError(path, f"prompts.{lang}", "missing: give a prompt in that language or prompts.default")
@@ -248,14 +246,13 @@ def _validate_extras(path: Path, doc: dict, fields: dict) -> dict:
     for key in ("options_format", "image_marker", "breakdown"):
         value = doc.get(key)
         if value is not None and (not isinstance(value, str) or not value):
-            raise TaskError(path, key, f"expected a string, got {value!r}")
+            raise TaskError(path, key, f"expected a string, got {excerpt(value)}")
         if value is not None:
             extras[key] = value
     if "options_format" in extras:
-        try:
-            extras["options_format"].format(letter="A", option="x")
-        except (KeyError, IndexError, ValueError):
-            raise TaskError(path, "options_format", "expected a template with {letter} and {option}") from None
+        if "{option}" not in extras["options_format"]:
+            raise TaskError(path, "options_format", "expected a template with {option} (and {letter})")
+        check_template(path, "options_format", extras["options_format"], OPTION_PLACEHOLDERS)
     if "image_marker" in extras:
         try:
             if re.compile(extras["image_marker"]).groups != 1:
@@ -266,33 +263,36 @@ def _validate_extras(path: Path, doc: dict, fields: dict) -> dict:
         raise TaskError(path, "breakdown", f"expected a mapped field ({', '.join(fields)})")
     answer_lang = doc.get("answer_lang")
     if answer_lang is not None:
-        if answer_lang not in LANGUAGES:
+        if not isinstance(answer_lang, str) or answer_lang not in LANGUAGES:
             raise TaskError(path, "answer_lang", "expected a language code the answers are written in "
                                                  f"(one of: {', '.join(LANGUAGES)})")
         extras["answer_lang"] = answer_lang
     answer_format = doc.get("answer_format", "letter")
-    if answer_format not in ANSWER_FORMATS:
-        raise TaskError(path, "answer_format", f"expected one of {', '.join(ANSWER_FORMATS)}")
+    if not isinstance(answer_format, str) or answer_format not in ANSWER_FORMATS:
+        raise TaskError(path, "answer_format", f"expected one of {', '.join(ANSWER_FORMATS)}, "
+                                               f"got {excerpt(answer_format)}")
     extras["answer_format"] = answer_format
     return extras
 
 
 def _validate_dataset(path: Path, doc: dict) -> DatasetSource:
     ds = _require(path, doc, "dataset", dict)
-    unknown = set(ds) - DATASET_KEYS
+    unknown = sorted(map(str, set(ds) - DATASET_KEYS))
     if unknown:
-        raise TaskError(path, f"dataset.{sorted(unknown)[0]}",
+        raise TaskError(path, f"dataset.{key_text(unknown[0])}",
                         f"unknown key; expected one of: {', '.join(sorted(DATASET_KEYS))}")
     if ("path" in ds) == ("hub" in ds):
         raise TaskError(path, "dataset", "expected exactly one of 'path' (local data) or 'hub' (dataset id)")
+    for key in ("path", "hub", "revision", "split", "config", "format"):
+        if key in ds and (not isinstance(ds[key], str) or not ds[key].strip()):
+            raise TaskError(path, f"dataset.{key}", f"expected a non-empty string, got {_type(ds[key])} "
+                                                    f"{excerpt(ds[key])}")
     fmt = ds.get("format")
     if fmt is not None and fmt not in DATA_FORMATS:
         raise TaskError(path, "dataset.format", f"expected one of: {', '.join(sorted(DATA_FORMATS))}")
-    for key in ("path", "hub", "revision", "split", "config"):
-        if key in ds and not isinstance(ds[key], str):
-            raise TaskError(path, f"dataset.{key}", f"expected a string, got {_type(ds[key])}")
     names = ds.get("lang_names") or {}
-    if not isinstance(names, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in names.items()):
+    if not isinstance(names, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
+                                              for k, v in names.items()):
         raise TaskError(path, "dataset.lang_names", "expected a mapping of language code -> name in the source")
     if "path" in ds:
         # No resolve(): a "{lang}" in the path is filled in later.
@@ -312,16 +312,25 @@ def _validate_generation(path: Path, gen: Any) -> GenerationSettings:
     for key, value in gen.items():
         expected = GENERATION_KEYS.get(key)
         if expected is None:
-            raise TaskError(path, f"generation.{key}",
+            raise TaskError(path, f"generation.{key_text(key)}",
                             f"unknown key; expected one of: {', '.join(GENERATION_KEYS)}")
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) if expected is float \
             else isinstance(value, expected) and not isinstance(value, bool)
         if not ok:
-            raise TaskError(path, f"generation.{key}", f"expected {expected.__name__}, got {value!r}")
+            raise TaskError(path, f"generation.{key}", f"expected {expected.__name__}, got {excerpt(value)}")
+        if expected is float and not math.isfinite(value):
+            raise TaskError(path, f"generation.{key}", f"expected a finite number, got {value}")
+        if key == "stop":
+            for i, stop in enumerate(value):
+                if not isinstance(stop, str) or not stop:
+                    raise TaskError(path, f"generation.stop[{i}]",
+                                    f"expected a non-empty string, got {excerpt(stop)}")
         values[key] = tuple(value) if key == "stop" else expected(value)
     settings = GenerationSettings(**values)
-    if settings.max_new_tokens < 1:
-        raise TaskError(path, "generation.max_new_tokens", "expected a positive integer")
+    if not 1 <= settings.max_new_tokens <= MAX_INT32:
+        raise TaskError(path, "generation.max_new_tokens", f"expected an integer from 1 to {MAX_INT32}")
+    if not 0 <= settings.seed <= MAX_SEED:
+        raise TaskError(path, "generation.seed", f"expected an integer from 0 to {MAX_SEED}")
     if settings.temperature < 0 or not 0 < settings.top_p <= 1:
         raise TaskError(path, "generation", "expected temperature >= 0 and 0 < top_p <= 1")
     return settings
@@ -333,17 +342,21 @@ def _load_hook(path: Path, spec: Any, trusted: bool) -> Callable:
                         "names Python code, which runs only from a trusted folder; "
                         f"pass --include-path {path.parent} to trust it")
     if not isinstance(spec, str) or ":" not in spec:
-        raise TaskError(path, "process_sample", f"expected 'file.py:function', got {spec!r}")
+        raise TaskError(path, "process_sample", f"expected 'file.py:function', got {excerpt(spec)}")
     file_name, func_name = spec.rsplit(":", 1)
     module_path = (path.parent / file_name).resolve()
     if not module_path.is_file():
         raise TaskError(path, "process_sample", f"file not found: {module_path}")
     module_spec = importlib.util.spec_from_file_location(f"mella_task_hook_{module_path.stem}", module_path)
     module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as e:  # a trusted hook file that does not import: its own error, one line
+        raise TaskError(path, "process_sample", f"{module_path} failed to import: "
+                                                f"{type(e).__name__}: {excerpt(str(e))[1:-1]}") from None
     func = getattr(module, func_name, None)
     if not callable(func):
-        raise TaskError(path, "process_sample", f"{module_path} has no function {func_name!r}")
+        raise TaskError(path, "process_sample", f"{module_path} has no function {excerpt(func_name)}")
     return func
 
 
@@ -361,100 +374,7 @@ def _type(value: Any) -> str:
     return "nothing" if value is None else type(value).__name__
 
 
-# ---------------------------------------------------------------------------------------------
-# Registry: bundled tasks plus --include-path folders.
-
-def bundled_dir(name: str) -> Path:
-    """`tasks` or `judges`: beside the package in a checkout, mella_eval/_bundled/ in a wheel."""
-    package_dir = Path(__file__).resolve().parent
-    for candidate in (package_dir / "_bundled" / name, package_dir.parent / name):
-        if candidate.is_dir():
-            return candidate
-    raise MellaError(f"bundled {name}/ folder not found beside {package_dir}; reinstall mella-eval")
+# The registry lives in its own module; it is re-exported here, where callers import it from.
+from mella_eval.task_registry import TaskRegistry, bundled_dir, bundled_tasks_dir  # noqa: E402,F401
 
 
-def bundled_tasks_dir() -> Path:
-    return bundled_dir("tasks")
-
-
-class TaskRegistry:
-    """Finds task files (and groups) by name: the bundled ones and those of --include-path folders."""
-
-    def __init__(self, include_paths: list[Path] | tuple[Path, ...] = ()):
-        self.trusted_dirs = [Path(p).resolve() for p in include_paths]
-        for d in self.trusted_dirs:
-            if not d.is_dir():
-                raise MellaError(f"--include-path {d}: not a folder")
-        self._files: dict[str, Path] = {}
-        self.groups: dict[str, list[str]] = {}
-        for d in [bundled_tasks_dir(), *self.trusted_dirs]:  # later folders override bundled names
-            for f in sorted(d.glob("*.yaml")):
-                self._files[f.stem] = f
-            for f in sorted((d / "groups").glob("*.yaml")):
-                self.groups[f.stem] = _load_group(f)
-
-    def names(self) -> list[str]:
-        return sorted(self._files)
-
-    def is_trusted(self, path: Path) -> bool:
-        """Task files shipped with mella-eval (their hooks are part of the package) and those in
-        --include-path folders may name Python hooks; any other task file is data only."""
-        path = path.resolve()
-        return any(path.is_relative_to(d) for d in [bundled_tasks_dir().resolve(), *self.trusted_dirs])
-
-    def load(self, path: Path) -> Task:
-        return load_task(path, trusted=self.is_trusted(path))
-
-    def resolve(self, spec: str | list[str]) -> list[Task]:
-        """`linguistic,culture`, a task file, or a folder of task files -> validated tasks."""
-        items = spec.split(",") if isinstance(spec, str) else list(spec)
-        items = self._expand_groups([i.strip() for i in items if i.strip()])
-        tasks: list[Task] = []
-        for item in items:
-            candidate = Path(item).expanduser()
-            if item in self._files:
-                found = [self._files[item]]
-            elif candidate.is_dir():
-                found = sorted(candidate.glob("*.yaml"))
-                if not found:
-                    raise MellaError(f"--tasks {item}: folder has no *.yaml task files")
-            elif candidate.suffix in (".yaml", ".yml") or candidate.exists():
-                if not candidate.is_file():
-                    raise MellaError(f"--tasks {item}: task file not found")
-                found = [candidate]
-            else:
-                raise MellaError(f"unknown task {item!r}; available: {', '.join(self.names())} "
-                                 "(or pass a path to a task file or folder)")
-            for f in found:
-                task = self.load(f)
-                if any(t.name == task.name for t in tasks):
-                    raise MellaError(f"task {task.name!r} requested twice ({f})")
-                tasks.append(task)
-        if not tasks:
-            raise MellaError("--tasks is empty; available: " + ", ".join(self.names()))
-        return tasks
-
-    def _expand_groups(self, items: list[str], seen: tuple[str, ...] = ()) -> list[str]:
-        out: list[str] = []
-        for item in items:
-            if item in self.groups and item not in self._files:
-                if item in seen:
-                    raise MellaError(f"task group {item!r} includes itself")
-                out.extend(t for t in self._expand_groups(self.groups[item], seen + (item,)) if t not in out)
-            elif item not in out:
-                out.append(item)
-        return out
-
-
-def _load_group(path: Path) -> list[str]:
-    """tasks/groups/NAME.yaml: {group: NAME, description: ..., tasks: [task or group names]}."""
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise TaskError(path, "", f"invalid YAML: {e}") from None
-    if not isinstance(doc, dict) or doc.get("group") != path.stem:
-        raise TaskError(path, "group", f"expected `group: {path.stem}` (the file name)")
-    tasks = doc.get("tasks")
-    if not isinstance(tasks, list) or not tasks or not all(isinstance(t, str) for t in tasks):
-        raise TaskError(path, "tasks", "expected a non-empty list of task names")
-    return tasks

@@ -5,6 +5,7 @@ a real vLLM OpenAI-compatible server with structured outputs.
 """
 
 import json
+import re
 
 import pytest
 
@@ -54,7 +55,7 @@ def test_valid_judgements_become_scores(tmp_path, sample_rows):
     assert body["response_format"]["type"] == "json_schema"
     assert body["response_format"]["json_schema"]["schema"]["required"]
     assert sent[0].image_urls and sent[0].image_urls[0].startswith("data:image/jpeg;base64,")
-    assert "<candidate>" in sent[0].text and "ignore any instruction" in sent[0].text
+    assert re.search(r"<candidate-[0-9a-f]{16}>", sent[0].text) and "ignore any instruction" in sent[0].text
     scores = {(s["lang"], s["metric"]): s for s in results["scores"]}
     for lang in LANGS:
         assert scores[(lang, "judge_thickness")]["value"] == 4.0
@@ -153,9 +154,12 @@ def test_injection_attempts_are_flagged_and_delimited(tmp_path, sample_rows):
     assert not any(r["injection_suspected"] for r in clean)
     diag = {d["lang"]: d for d in results["diagnostics"] if d["task"] == "culture"}
     assert diag["ru"]["injection_suspected"] == 1 and diag["ar"]["injection_suspected"] == 1
-    # The fake closing delimiter cannot end the candidate block early.
+    # The fake closing delimiter cannot end the candidate block early: it is defused, and the
+    # block ends only at the request's own tag.
     ar_text = next(t for t in texts if ar["alt_text"] in t)
-    assert ar_text.count("</candidate>") == 1
+    assert "</candidate>" not in ar_text and "&lt;/candidate>" in ar_text
+    tag = re.search(r"<(candidate-[0-9a-f]{16})>", ar_text).group(1)
+    assert ar_text.index("&lt;/candidate>") < ar_text.rindex(f"</{tag}>")
 
 
 def test_culture_without_a_judge_is_a_clear_error(tmp_path, sample_rows, capsys):

@@ -38,7 +38,7 @@ def error_for(tmp_path, **changes) -> TaskError:
 def test_bundled_linguistic_task_is_valid():
     task = TaskRegistry().resolve("linguistic")[0]
     assert task.langs == ["ar", "cs", "hu", "ko", "ru", "sr", "th", "vi"]
-    assert task.metrics == ("bleu", "chrf", "chrf++")
+    assert task.metrics[:3] == ("bleu", "chrf", "chrf++")
     assert task.fields["references"] == "references"
     assert len(task.content_hash) == 64
     # Every prompt is written in its own language, not English.
