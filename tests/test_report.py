@@ -111,7 +111,9 @@ def test_heatmap_values_match_results(report, run_dir):
         r"<td class='?cell(?P<missing> missing)?'? data-task='linguistic' data-lang='(?P<lang>[^']+)' "
         r"data-metric='(?P<metric>[^']+)'(?: data-value='(?P<value>[^']+)')? title='(?P<title>[^']*)'"
         r"[^>]*>(?P<shown>[^<]*)", report)}
-    assert len(cells) == len(results["scores"]) == len(LANGS) * len(METRICS)
+    metrics = results["tasks"]["linguistic"]["metrics"]
+    assert set(METRICS) <= set(metrics)
+    assert len(cells) == len(results["scores"]) == len(LANGS) * len(metrics)
     for row in results["scores"]:
         cell = cells[(row["lang"], row["metric"])]
         if row["value"] is None:
@@ -120,16 +122,21 @@ def test_heatmap_values_match_results(report, run_dir):
         else:
             assert float(cell["value"]) == row["value"]
             assert cell["shown"] == f"{row['value']:.2f}"
-    assert [r["lang"] for r in results["scores"] if r["value"] is None] == ["th"] * 3
+    assert [r["lang"] for r in results["scores"] if r["value"] is None] == ["th"] * len(metrics)
 
 
-def test_worst_samples_start_with_the_known_worst(report):
+def test_worst_samples_start_with_the_known_worst(report, run_dir):
+    """Ranked by the task's first per-sample metric (rouge_l), lowest first; the sample made
+    worst on purpose is the lowest."""
     worst = _section(report, "Worst samples", "Failed samples")
-    assert "sentence-level chrF" in worst
+    assert "per-sample <b>rouge_l</b>" in worst
     ids = re.findall(r"<article class=card id='linguistic-(\w+)-([\w-]+)'", worst)
     assert len(ids) == 10 and ids[0] == ("cs", WORST_ID)
-    scores = [float(s) for s in re.findall(r"<span class=score>sentence chrF ([\d.]+)</span>", worst)]
-    assert scores == sorted(scores) and scores[0] < 20
+    scores = [float(s) for s in re.findall(r"<span class=score>rouge_l ([\d.]+)</span>", worst)]
+    assert scores == sorted(scores) and len(scores) == 10
+    records = [json.loads(line) for line in (run_dir / "samples.jsonl").read_text(encoding="utf-8").split("\n") if line]
+    values = sorted(r["metrics"]["rouge_l"] for r in records if "rouge_l" in r["metrics"])
+    assert scores == [round(v, 2) for v in values[:10]]
 
 
 def test_prediction_is_html_escaped(report):
@@ -229,3 +236,26 @@ def test_module_import_is_light():
     code = ("import sys, mella_eval.report; heavy = {'sacrebleu', 'PIL', 'pandas', 'torch', 'numpy'} "
             "& set(sys.modules); assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, timeout=60)
+
+
+def test_record_fields_of_the_wrong_type_are_one_line_errors(run_dir, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(run_dir, bad, ignore=shutil.ignore_patterns("report.html"))
+    lines = (bad / "samples.jsonl").read_text(encoding="utf-8").splitlines()
+    record = json.loads(lines[2])
+    record["metrics"] = [0.5]
+    lines[2] = json.dumps(record, ensure_ascii=False)
+    (bad / "samples.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(MellaError, match=r"samples.jsonl line 3: 'metrics' must be an object, got list"):
+        write_report(bad)
+
+
+def test_a_prediction_with_u2028_is_reported(run_dir, tmp_path):
+    odd = tmp_path / "odd"
+    shutil.copytree(run_dir, odd, ignore=shutil.ignore_patterns("report.html"))
+    lines = (odd / "samples.jsonl").read_text(encoding="utf-8").split("\n")
+    record = json.loads(lines[0])
+    record["prediction"] = "first\u2028second\u2029third\x85fourth"
+    lines[0] = json.dumps(record, ensure_ascii=False)  # raw separators, as json allows
+    (odd / "samples.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    assert "first\u2028second" in write_report(odd).read_text(encoding="utf-8")
