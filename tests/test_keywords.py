@@ -143,3 +143,21 @@ def test_bundled_references_mention_their_keywords():
     assert set(by_lang) == set(MELLA_LANGS)
     for lang, scores in by_lang.items():
         assert sum(scores) / len(scores) >= 0.75, (lang, scores)
+
+
+def test_samples_without_keywords_are_not_applicable_not_failed():
+    from mella_eval.metrics.keywords import NOT_APPLICABLE, add_keyword_scores, not_applicable_count
+
+    records = [
+        {"lang": "ru", "status": "ok", "prediction": "Кошка спит", "keywords": [["кошка"]], "metrics": {}},
+        {"lang": "ru", "status": "ok", "prediction": "Кошка спит", "keywords": [], "metrics": {}},
+        {"lang": "ru", "status": "error", "prediction": None, "keywords": [["кошка"]], "metrics": {}},
+        {"lang": "ru", "status": "ok", "prediction": "x", "keywords": [[""]], "metrics": {}},
+    ]
+    add_keyword_scores(records)
+    assert records[0]["metrics"]["keyword_acc"] == 1.0
+    assert records[1]["metrics"] == {} and records[1][NOT_APPLICABLE] == {"keyword_acc": "no keywords"}
+    assert records[2]["metrics"] == {} and NOT_APPLICABLE not in records[2]  # failed, not n/a
+    assert "keyword_acc" in records[3]["metric_errors"]
+    assert not_applicable_count(records, "keyword_acc") == 1
+    assert not_applicable_count(records, "bleu") == 0

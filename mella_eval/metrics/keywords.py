@@ -333,3 +333,37 @@ def keyword_accuracy(prediction: str, keywords: Sequence[Sequence[str] | str],
     n_found = len(matched)
     return KeywordResult(score=n_found / len(groups), found=n_found, total=len(groups),
                          matched=tuple(matched), missed=tuple(missed), hits=tuple(hits))
+
+
+# --- per-record scoring -----------------------------------------------------------------------
+
+NOT_APPLICABLE = "not_applicable"  # record key: {metric: why the metric does not apply to it}
+
+
+def add_keyword_scores(records: list[dict]) -> None:
+    """`metrics.keyword_acc` and `keyword_match` on each record with an ok prediction.
+
+    A sample without keywords has nothing to find: keyword_acc is not applicable to it (marked
+    under `record["not_applicable"]`, so a score row can leave it out of both `n` and
+    `failed`), rather than a misleading 0 or 1 or a failure. A keyword list that cannot be
+    scored is that record's `metric_errors.keyword_acc`.
+    """
+    for record in records:
+        if not record.get("keywords"):
+            record.setdefault(NOT_APPLICABLE, {})["keyword_acc"] = "no keywords"
+            continue
+        if record.get("status") != "ok" or not isinstance(record.get("prediction"), str):
+            continue  # a failed sample: counted as failed, not as not applicable
+        try:
+            result = keyword_accuracy(record["prediction"], record["keywords"], record["lang"])
+        except Exception as exc:  # noqa: BLE001  (one bad record never loses the run)
+            first = (str(exc).strip().splitlines() or [""])[0]
+            record.setdefault("metric_errors", {})["keyword_acc"] = f"{type(exc).__name__}: {first}"
+            continue
+        record.setdefault("metrics", {})["keyword_acc"] = result.score
+        record["keyword_match"] = result.to_dict()
+
+
+def not_applicable_count(records: list[dict], metric: str) -> int:
+    """How many records the metric does not apply to (left out of a score row's n and failed)."""
+    return sum(1 for r in records if metric in (r.get(NOT_APPLICABLE) or {}))
