@@ -149,17 +149,10 @@ def _image_policy(config: RunConfig, task) -> dict:
     dataset folder (--allow-external-images, or a task file in an --include-path folder). Not
     every trusted task: a bundled task may run its hooks, but run on a user's --data-dir its rows
     are that user's data, and an image path in them must not reach outside it (or a server)."""
-    import inspect
-
-    accepted = inspect.signature(load_samples).parameters
-    policy = {}
-    if "max_image_bytes" in accepted:
-        policy["max_image_bytes"] = config.max_image_bytes
-    if "allow_external_images" in accepted:
-        task_file = task.file.resolve()
-        policy["allow_external_images"] = config.allow_external_images or any(
-            task_file.is_relative_to(Path(folder).resolve()) for folder in config.include_paths)
-    return policy
+    task_file = task.file.resolve()
+    external = config.allow_external_images or any(
+        task_file.is_relative_to(Path(folder).resolve()) for folder in config.include_paths)
+    return {"max_image_bytes": config.max_image_bytes, "allow_external_images": external}
 
 
 def _settings(config: RunConfig, task):

@@ -50,7 +50,7 @@ def main(args) -> int:
 def merge_runs(dirs: list[Path], out: Path) -> Path:
     from mella_eval.judge import judge_counts
     from mella_eval.results import read_results, read_samples, write_run
-    from mella_eval.score import record_counts, summarize
+    from mella_eval.score import record_counts, rescore_whole_corpus_metrics, summarize
 
     shards = []
     for d in dirs:
@@ -86,6 +86,8 @@ def merge_runs(dirs: list[Path], out: Path) -> Path:
     run.update(name=out.name, config=config,
                counts={**record_counts(records), **_sum_counts([s[1]["run"]["counts"] for s in shards])},
                execution=_merge_execution(shards))
+    # Per-sample values that depend on the whole corpus (CIDEr-D's idf) used each shard's part.
+    rescore_whole_corpus_metrics(tasks, records)
     results = {"schema_version": first["schema_version"], "run": run, "tasks": first["tasks"],
                **summarize(tasks, records, config.get("seed", 0))}
     if "failures" in first:

@@ -167,3 +167,46 @@ def test_exit_codes_are_in_the_help():
     codes = proc.stdout.split("exit codes:")[1]
     for code in ("0 ", "1 ", "2 ", "3 ", "130", "143"):
         assert code in codes
+
+
+def test_max_image_mb_and_external_images_reach_the_loader(tmp_path, copy_sample, capsys):
+    """--max-image-mb caps each image file; --allow-external-images lets rows leave the folder."""
+    thai = [json.loads(line) for line in (copy_sample / "samples.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip() and json.loads(line)["lang"] == "th"]
+    preds = predictions(tmp_path / "p.jsonl", thai)
+    base = ["run", "--predictions", str(preds), "--tasks", "linguistic", "--langs", "th",
+            "--data-dir", str(copy_sample), "--output-dir", str(tmp_path), "--max-failure-rate", "1"]
+
+    def reasons(name):
+        rows = [json.loads(line) for line in (tmp_path / name / "samples.jsonl").open(encoding="utf-8")]
+        return [r["reason"] for r in rows if r["status"] != "ok"]
+
+    limit = int(0.012 * (1 << 20))  # between the sizes of the bundled images (7-18 KB)
+    too_big = [r for r in thai if (copy_sample / r["image"]).stat().st_size > limit]
+    assert 0 < len(too_big) < len(thai)
+    assert main([*base, "--run-name", "small", "--max-image-mb", "0.012"]) == 0
+    small = reasons("small")
+    assert len(small) == len(too_big) and all("--max-image-mb" in reason for reason in small), small
+    results = json.loads((tmp_path / "small" / "results.json").read_text(encoding="utf-8"))
+    assert results["run"]["config"]["max_image_bytes"] == limit
+
+    outside = tmp_path / "outside.jpg"
+    outside.write_bytes((copy_sample / "images" / "astronaut.jpg").read_bytes())
+    rows = (copy_sample / "samples.jsonl").read_text(encoding="utf-8").splitlines()
+    first_th = next(i for i, line in enumerate(rows) if line.strip() and json.loads(line)["lang"] == "th")
+    row = json.loads(rows[first_th])
+    row["image"] = str(outside)
+    rows[first_th] = json.dumps(row, ensure_ascii=False)
+    (copy_sample / "samples.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert main([*base, "--run-name", "confined"]) == 0
+    assert len(reasons("confined")) == 1
+    assert main([*base, "--run-name", "allowed", "--allow-external-images"]) == 0
+    assert reasons("allowed") == []
+    # A task file in an --include-path folder is trusted with images outside its dataset too.
+    trusted = tmp_path / "my_tasks"
+    trusted.mkdir()
+    (trusted / "linguistic.yaml").write_text((REPO / "tasks" / "linguistic.yaml").read_text(encoding="utf-8"),
+                                             encoding="utf-8")
+    assert main([*base, "--run-name", "trusted", "--tasks", str(trusted / "linguistic.yaml"),
+                 "--include-path", str(trusted)]) == 0
+    assert reasons("trusted") == []

@@ -147,3 +147,27 @@ def test_merge_refuses_rows_moved_between_shards(tmp_path, capsys):
     err = capsys.readouterr().err
     assert (f"culture/th/{a['id']} does not belong to shard 1/2" in err
             or f"culture/th/{b['id']} does not belong to shard 0/2" in err), err
+
+
+def test_merged_shards_equal_the_unsharded_run_with_a_whole_corpus_metric(tmp_path):
+    """CIDEr-D's idf is over the whole (task, lang) corpus: each shard saw a part, merge rescored."""
+    import re
+
+    text = (REPO / "tasks" / "linguistic.yaml").read_text(encoding="utf-8")
+    tasks = tmp_path / "tasks"
+    tasks.mkdir()
+    (tasks / "linguistic.yaml").write_text(re.sub(r"(?m)^metrics: .*$", "metrics: [bleu, cider]", text),
+                                           encoding="utf-8")
+    common = ["--predictions", str(PREDICTIONS), "--tasks", str(tasks / "linguistic.yaml"), "--include-path",
+              str(tasks), "--data-dir", str(REPO / "tasks" / "data" / "mella_sample"), "--langs", "all",
+              "--output-dir", str(tmp_path)]
+    assert main(["run", *common, "--run-name", "whole"]) == 0
+    for i in range(2):
+        assert main(["run", *common, "--run-name", f"s{i}", "--shard", f"{i}/2"]) == 0
+    shard_cider = json.loads((tmp_path / "s0" / "samples.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    whole_rows = {(r["lang"], r["id"]): r for r in map(json.loads, (tmp_path / "whole" / "samples.jsonl")
+                                                       .read_text(encoding="utf-8").splitlines())}
+    assert shard_cider["metrics"]["cider"] != whole_rows[(shard_cider["lang"], shard_cider["id"])]["metrics"]["cider"]
+    assert main(["merge", str(tmp_path / "s0"), str(tmp_path / "s1"), "-o", str(tmp_path / "merged")]) == 0
+    whole, merged = comparable(tmp_path / "whole"), comparable(tmp_path / "merged")
+    assert merged[1] == whole[1] and merged[0] == whole[0]
