@@ -8,7 +8,7 @@ prediction. What a wrong-language answer means for judge scores is decided in th
 from __future__ import annotations
 
 from mella_eval.injection import detect_injection
-from mella_eval.langid import LANG_SCRIPTS, detect_language, is_wrong_language
+from mella_eval.langid import judge_language
 
 
 def annotate_guards(records: list[dict], tasks: dict | None = None) -> None:
@@ -23,10 +23,12 @@ def annotate_guards(records: list[dict], tasks: dict | None = None) -> None:
             continue
         task = tasks.get(record["task"])
         expected = task.expected_answer_lang(record["lang"]) if task is not None else record["lang"]
-        record["detected_lang"] = detect_language(prediction).code
-        # None: the detector has no rule for this language (it covers MELLA's eight + English).
-        record["wrong_language"] = (is_wrong_language(prediction, expected)
-                                    if expected in LANG_SCRIPTS else None)
+        # One verdict gives both fields (the judge zeroes on wrong_language and names
+        # detected_lang): wrong_language is True exactly when detected_lang is neither "und"
+        # nor the expected language.
+        verdict = judge_language(prediction, expected)
+        record["detected_lang"] = verdict.detected
+        record["wrong_language"] = verdict.wrong
         record["injection_suspected"] = detect_injection(prediction)
 
 

@@ -1,26 +1,33 @@
-"""Offline language identification of model outputs: which language did the model answer in?
+"""Offline language identification of model outputs, and the one wrong-language decision.
 
-Codes: the eight MELLA languages, "en", "other" (any other language), "und" (too short to tell).
+`judge_language(text, expected)` returns a `LangVerdict` (detected language, wrong or not, what
+decided): the guard writes its `detected` and `wrong` into a sample record as `detected_lang`
+and `wrong_language`, and the judge zeroes on `wrong_language`, so the three cannot disagree.
+By construction `wrong` is True exactly when `detected` is neither "und" nor a language accepted
+for `expected` (`accepted_langs`).
 
-1. **Script pass** over the letters (most frequent script wins; a Hangul or CJK character counts
-   twice, since one syllable or ideograph carries a word-sized share of text):
-   Hangul -> ko, Thai -> th, Han/Kana -> other (zh/ja), Arabic -> ar unless Persian/Urdu-only
-   letters (پ چ ژ گ ک ی ...) appear, then the model decides; Greek, Hebrew, Devanagari and any
-   other script -> other.
-2. **Cyrillic** -> ru / sr / other by letters only one of them writes: Serbian ђ ј љ њ ћ џ
-   against the Russian letters Serbian lacks (ы э ё; й щ ъ ь ю я, which Bulgarian and
-   Ukrainian also write, so with only these a confident model may still say other);
-   Ukrainian/Belarusian і ї є ґ ў, Macedonian ѓ ќ ѕ and Bulgarian's vowel ъ (към; Russian
-   writes ъ only before е ё ю я) -> other. Letters and frequent words only one of ru/sr uses
-   (ru в, это, что; sr је, са, поред) are counted as evidence; with neither, the model decides.
-3. **Latin** -> the model (py3langid: langid.py's naive Bayes over byte n-grams, 97 languages,
-   model shipped in the wheel, no network): cs, hu, vi, en kept; Serbian, Croatian and Bosnian
-   -> sr (one pluricentric language; MELLA has no hr, and Serbian is often written in Latin);
-   every other language -> other.
+How it decides (README "Output-language check"):
+1. **Too little text** (under 3 letters once names and codes are set aside) -> "und", not wrong.
+2. **Names, codes and URLs do not count**: when the expected language is not written in Latin,
+   Latin tokens with a capital letter, a digit or a dot/slash/@ inside (Starbucks, iPhone,
+   RTX4090, example.com) are set aside, so a Thai, Korean or Russian caption naming brands stays
+   in its own script.
+3. **Script**: the letters' main script (Hangul and Han/Kana weigh double: one character carries
+   a word-sized share). A script the expected language is never written in -> wrong; the
+   detected language is the one that script settles (Thai -> th) or the model's best in it.
+4. **Letters** (script rules that beat the model): a language is ruled out by letters its
+   alphabet lacks, e.g. Russian ы э ё й щ ъ ь ю я rule out Serbian; Serbian ђ ј љ њ ћ џ,
+   Mongolian ө ү or Ukrainian і ї є ґ rule out Russian; Persian/Urdu پ چ ژ گ ک ی rule out Arabic.
+5. **The model** (py3langid: naive Bayes over byte n-grams, 142 languages, model in the wheel)
+   for the rest, e.g. Latin-script languages, bg vs ru, hi vs mr. It only flags on confident
+   evidence: text of 12+ letters, the model's best language outside the accepted set with
+   probability >= CONFIDENT, and the accepted set under PLAUSIBLE. For the few task languages
+   the model does not know (Maori, Sundanese) only a confident task language outside the
+   related ones (su: jv, id, ms) flags.
 
-Too short to tell: fewer than 3 letters -> "und". `is_wrong_language` never flags "und", and
-for Latin or Cyrillic text under 12 letters (one or two words: n-gram and letter evidence is
-weak there) flags only a script the expected language is never written in.
+Accepted as the same language (never flagged against each other): Serbian/Croatian/Bosnian
+(Latin-script Serbian stays Serbian), Malay/Indonesian, Norwegian/Danish, Czech/Slovak,
+Filipino/Tagalog, Cusco Quechua/Quechua, Arabic dialects, Chinese/Cantonese/Wu.
 """
 
 from __future__ import annotations
@@ -32,188 +39,290 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from mella_eval.errors import MellaError
+from mella_eval.languages import LANGUAGES
 
 UNDETERMINED = "und"
-OTHER = "other"
-MIN_LETTERS = 3  # below this: "und"
-MIN_LETTERS_SAME_SCRIPT = 12  # below this, only a script mismatch is flagged
-WRONG_BELOW = 0.2  # flagged when the expected language's probability is under this
+MIN_LETTERS = 3  # below this (after names/codes): "und"
+MIN_LETTERS_MODEL = 12  # below this, only script and letter rules flag
+CONFIDENT = 0.5  # the model's best other language must be at least this probable ...
+PLAUSIBLE = 0.2  # ... and the accepted languages together under this
+CONFIDENT_UNKNOWN = 0.9  # for a language the model does not know, the other must be this sure
+FOREIGN_LETTERS_MIN = 2  # letters outside an alphabet needed to rule a language out ...
+FOREIGN_LETTERS_SHARE = 0.02  # ... and their share of the script's letters
 
-# The scripts each detectable language is written in (sr: Cyrillic officially, Latin widely).
-LANG_SCRIPTS: dict[str, frozenset[str]] = {
-    "ar": frozenset({"ARABIC"}),
-    "cs": frozenset({"LATIN"}),
-    "en": frozenset({"LATIN"}),
-    "hu": frozenset({"LATIN"}),
-    "ko": frozenset({"HANGUL"}),
-    "ru": frozenset({"CYRILLIC"}),
-    "sr": frozenset({"CYRILLIC", "LATIN"}),
-    "th": frozenset({"THAI"}),
-    "vi": frozenset({"LATIN"}),
+# ISO 15924 code (languages.py `script`) -> the scripts of its letters (unicodedata names).
+ISO_SCRIPTS: dict[str, frozenset[str]] = {
+    "Arab": frozenset({"ARABIC"}), "Latn": frozenset({"LATIN"}), "Cyrl": frozenset({"CYRILLIC"}),
+    "Hang": frozenset({"HANGUL", "HAN"}), "Thai": frozenset({"THAI"}),
+    "Ethi": frozenset({"ETHIOPIC"}), "Beng": frozenset({"BENGALI"}), "Grek": frozenset({"GREEK"}),
+    "Hebr": frozenset({"HEBREW"}), "Deva": frozenset({"DEVANAGARI"}),
+    "Jpan": frozenset({"HAN", "KANA"}), "Hani": frozenset({"HAN"}), "Guru": frozenset({"GURMUKHI"}),
+    "Sinh": frozenset({"SINHALA"}), "Taml": frozenset({"TAMIL"}), "Telu": frozenset({"TELUGU"}),
 }
+# Serbian: Cyrillic officially, Latin widely; Javanese: Latin, and its own script.
+EXTRA_SCRIPTS = {"sr": frozenset({"LATIN"}), "jv": frozenset({"JAVANESE"})}
+_WIDE = frozenset({"HANGUL", "HAN", "KANA"})
 
-# Model labels kept as one of our codes; every other label is "other".
-_MODEL_LABELS = {"ar": "ar", "arz": "ar", "ary": "ar", "cs": "cs", "en": "en", "hu": "hu",
-                 "vi": "vi", "ru": "ru", "sr": "sr", "hr": "sr", "bs": "sr", "ko": "ko",
-                 "th": "th"}
+# Languages accepted for each other: one pluricentric language, or too close to call wrong.
+_SAME = [{"sr", "hr", "bs"}, {"ms", "id"}, {"no", "nb", "nn", "da"}, {"cs", "sk"},
+         {"fil", "tl"}, {"quz", "qu"}, {"ar", "arz", "ary"}, {"zh", "yue", "wuu"}]
+_RELATED_UNKNOWN = {"su": {"jv", "id", "ms", "ace"}}  # the model lacks su: its neighbours pass
+# Model labels -> our codes.
+_LABEL_CODE = {"tl": "fil", "qu": "quz", "nb": "no"}
 
-# Scripts that settle the language on their own.
-_SCRIPT_LANG = {"HANGUL": "ko", "THAI": "th", "CJK": OTHER}  # CJK: Han, Hiragana, Katakana
-_WIDE_SCRIPTS = frozenset({"HANGUL", "CJK"})  # counted twice
-
-_FA_UR_LETTERS = frozenset("پچژگکیٹڈڑںےہۀ")  # Persian/Urdu letters Arabic does not use
-
-_CYR_LETTERS = {
-    "sr": frozenset("ђјљњћџ"),
-    "ru_strong": frozenset("ыэё"),
-    "ru_weak": frozenset("йщъьюя"),  # also Bulgarian/Ukrainian/Belarusian
-    "other": frozenset("іїєґўѓќѕ"),  # Ukrainian, Belarusian, Macedonian
+# Alphabets that rule a language out when a text uses letters outside them (lower case).
+# Each applies to letters of its own script only (Latin-script Serbian is left to the model).
+_ALPHABETS: dict[str, tuple[str, frozenset[str]]] = {
+    "ru": ("CYRILLIC", frozenset("абвгдеёжзийклмнопрстуфхцчшщъыьэюя")),
+    "sr": ("CYRILLIC", frozenset("абвгдђежзијклљмнњопрстћуфхцчџш")),
+    "bg": ("CYRILLIC", frozenset("абвгдежзийклмнопрстуфхцчшщъьюяѝ")),
+    "uk": ("CYRILLIC", frozenset("абвгґдеєжзиіїйклмнопрстуфхцчшщьюя")),
+    "mn": ("CYRILLIC", frozenset("абвгдеёжзийклмнопрстуфхцчшщъыьэюяөү")),
+    "ar": ("ARABIC", frozenset("ءآأؤإئابةتثجحخدذرزسشصضطظعغفقكلمنهوىيٱـ")),
 }
+# Letters that settle a language on their own in a shared script (unconditioned detection).
+_TELLTALE = [("sr", frozenset("ђћџ")), ("mn", frozenset("өү")), ("uk", frozenset("ґєї"))]
 
-_BG_HARD_SIGN = re.compile("ъ(?![еёюя])")
+# Languages the model does not know, told by their spelling (lower-case words only: names such
+# as Mary or Jack do not count): Maori writes only these letters (and its digraphs wh, ng);
+# Sundanese writes eu (/ɨ/: teu, dieu, eureun) that Javanese and Indonesian do not.
+_MAORI_LETTERS = frozenset("aehikmnoprtuwgāēīōū")
+_SUNDANESE_EU = re.compile(r"eu")
+_SUNDANESE_NEIGHBOURS = frozenset({"jv", "id", "ms", "ace", "su"})
 
-# Frequent words that only one of ru/sr writes this way (for short texts without the letters).
-_CYR_WORDS = {
-    "ru": frozenset("в с со это эта этот эти что как от к для очень тоже также или кот кошка "
-                    "фото снимок изображен изображена изображено рядом перед около над".split()),
-    "sr": frozenset("је су са се ово ова овај које која који када веома врло поред изнад испод "
-                    "испред иза код уз кроз према али док слика слици мачка пас".split()),
-}
+_URLISH = re.compile(r"\S*(?:https?://|www\.|@|\w[./]\w)\S*")
+_LATIN_TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\u024F][\w\u00C0-\u024F'’\-]*")
+
+
+@dataclass(frozen=True)
+class LangVerdict:
+    detected: str  # a language code (ours where we have one, else the model's) or "und"
+    wrong: bool  # True exactly when `detected` is not "und" and not accepted for the expected
+    method: str  # what decided: too-short, names-only, script, letters, model, uncertain
+    confidence: float = 0.0  # the deciding evidence's probability or share, 0..1
 
 
 @dataclass(frozen=True)
 class LangGuess:
-    code: str  # a MELLA code, "en", "other", or "und" (too short to tell)
-    confidence: float  # 0..1: share of evidence for `code`
-    method: str = ""  # what decided: "script", "letters", "words", "model", "too-short"
-    probs: tuple[tuple[str, float], ...] = ()  # per code, best first
-
-    def prob(self, code: str) -> float:
-        return dict(self.probs).get(code, 0.0)
+    code: str
+    confidence: float
+    method: str
 
 
+def accepted_langs(expected: str) -> frozenset[str]:
+    """The codes that count as `expected` (itself plus the languages it is not told apart from)."""
+    out = {expected}
+    for group in _SAME:
+        if expected in group:
+            out |= group
+    return frozenset(out)
+
+
+def check_language(code: str) -> None:
+    """MellaError unless the output-language check has rules for `code`."""
+    if code not in LANGUAGES or LANGUAGES[code].script not in ISO_SCRIPTS:
+        raise MellaError(f"no output-language rule for {code!r}: add it to the table in "
+                         "mella_eval/languages.py (its script must be one of "
+                         f"{', '.join(sorted(ISO_SCRIPTS))}, see mella_eval/langid.py)")
+
+
+def expected_scripts(code: str) -> frozenset[str]:
+    check_language(code)
+    return ISO_SCRIPTS[LANGUAGES[code].script] | EXTRA_SCRIPTS.get(code, frozenset())
+
+
+@lru_cache(maxsize=4096)
 def _script(ch: str) -> str:
     if ch.isascii():
         return "LATIN"
     try:
-        name = unicodedata.name(ch)
+        first = unicodedata.name(ch).split(" ", 1)[0]
     except ValueError:
         return "UNKNOWN"
-    first = name.split(" ", 1)[0]
-    return "CJK" if first in ("CJK", "HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA") else first
+    if first in ("CJK", "IDEOGRAPHIC"):
+        return "HAN"
+    if first in ("HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA", "HALFWIDTH"):
+        return "KANA"
+    return "LATIN" if first == "FULLWIDTH" else first
+
+
+def _without_names(text: str) -> str:
+    """`text` without URLs, e-mail addresses and Latin tokens that look like names or codes."""
+    text = _URLISH.sub(" ", text)
+
+    def keep(m: re.Match) -> str:
+        token = m.group(0)
+        return " " if any(c.isupper() or c.isdigit() for c in token) else token
+    return _LATIN_TOKEN.sub(keep, text)
 
 
 def _letters(text: str) -> list[str]:
-    return [c for c in unicodedata.normalize("NFC", text) if c.isalpha()]
+    return [c for c in unicodedata.normalize("NFKC", text) if c.isalpha()]
+
+
+def _units(text: str) -> int:
+    """Letters plus vowel signs (Devanagari, Bengali, Thai ... write vowels as marks); a Han,
+    Kana or Hangul character counts twice."""
+    return sum((2 if _script(c) in _WIDE else 1) for c in text
+               if c.isalpha() or unicodedata.category(c) in ("Mn", "Mc"))
+
+
+def _script_weights(letters: list[str]) -> Counter[str]:
+    weights: Counter[str] = Counter()
+    for c in letters:
+        s = _script(c)
+        weights[s] += 2 if s in _WIDE else 1
+    return weights
 
 
 @lru_cache(maxsize=1)
 def _model():
+    """py3langid's model, restricted to the task languages (and those accepted for them): an
+    answer is told apart among the languages evaluated, not among 142 (Galician for Spanish,
+    Macedonian for Bulgarian were its usual slips on short sentences)."""
     try:
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
     except ImportError:
-        raise MellaError("language identification needs the `py3langid` package (>=0.4): "
+        raise MellaError("the output-language check needs the `py3langid` package (>=0.4): "
                          "pip install 'py3langid>=0.4'") from None
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    model = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    label_of = {code: label for label, code in _LABEL_CODE.items()}
+    wanted = {label_of.get(c, c) for code in LANGUAGES for c in accepted_langs(code)}
+    model.set_languages(sorted(wanted & set(model.nb_classes)))
+    return model
+
+
+@lru_cache(maxsize=1)
+def model_labels() -> frozenset[str]:
+    """The languages (our codes) the model can name."""
+    return frozenset(_LABEL_CODE.get(label, label) for label in _model().nb_classes)
 
 
 def _model_probs(text: str) -> dict[str, float]:
+    """Our code -> probability (labels of one code summed)."""
     probs: dict[str, float] = {}
-    best_other = 0.0
     for label, p in _model().rank(text):
-        code = _MODEL_LABELS.get(label)
-        if code is None:
-            best_other = max(best_other, p)  # "other" is its best label, not a sum of 90 tails
-        else:
-            probs[code] = probs.get(code, 0.0) + p
-    probs[OTHER] = best_other
+        code = _LABEL_CODE.get(label, label)
+        probs[code] = probs.get(code, 0.0) + float(p)
     return probs
 
 
-def _guess(probs: dict[str, float], method: str) -> LangGuess:
-    ranked = tuple(sorted(((c, round(float(p), 4)) for c, p in probs.items() if p > 0),
-                          key=lambda cp: -cp[1]))
-    code, conf = ranked[0]
-    return LangGuess(code, conf, method, ranked)
+def _best(probs: dict[str, float], exclude: frozenset[str] = frozenset()) -> tuple[str, float]:
+    """The likeliest language outside `exclude`, with the probability of it and the languages
+    accepted for it (sr + hr + bs: the model splits one language's mass over their labels)."""
+    code = max((c for c in probs if c not in exclude), key=probs.__getitem__, default=None)
+    if code is None:
+        return UNDETERMINED, 0.0
+    return code, sum(probs.get(c, 0.0) for c in accepted_langs(code) if c not in exclude)
 
 
-def _smoothed(evidence: dict[str, float], prior: float = 0.25) -> dict[str, float]:
-    """Counts of evidence -> probabilities; one clear piece of evidence gives 0.83."""
-    total = sum(evidence.values()) + prior * len(evidence)
-    return {code: (n + prior) / total for code, n in evidence.items()}
+def _foreign_letters(letters: list[str], script: str, lang: str) -> int:
+    """How many of `letters` (all of `script`) the alphabet of `lang` lacks; 0 if none is known."""
+    alphabet_script, alphabet = _ALPHABETS.get(lang, ("", frozenset()))
+    if alphabet_script != script:
+        return 0
+    return sum(c.casefold() not in alphabet for c in letters)
 
 
-def _cyrillic(text: str, letters: list[str]) -> LangGuess:
-    count = Counter(letters)
-    sr, strong, weak, other = (sum(count[c] for c in _CYR_LETTERS[kind])
-                               for kind in ("sr", "ru_strong", "ru_weak", "other"))
-    # Bulgarian ъ is a vowel (към, дървена); Russian writes ъ only before е ё ю я.
-    bg = len(_BG_HARD_SIGN.findall(text.casefold()))
-    other += bg
-    weak -= bg
-    if other and other >= sr + strong:  # Ukrainian, Belarusian, Macedonian, Bulgarian
-        return _guess(_smoothed({OTHER: other, "sr": sr, "ru": strong}), "letters")
-    if weak and not strong and not sr:
-        # Bulgarian and Ukrainian write these letters too: let a confident model rule them out.
-        probs = _model_probs(text)
-        if probs[OTHER] >= 0.5 and probs[OTHER] > 2 * probs.get("ru", 0.0):
-            return _guess(probs, "model")
-    words = [w.strip(".,;:!?()«»\"'—–-").casefold() for w in text.split()]
-    ru = strong + weak + sum(w in _CYR_WORDS["ru"] for w in words)
-    sr += sum(w in _CYR_WORDS["sr"] for w in words)
-    if ru or sr:
-        return _guess(_smoothed({"ru": ru, "sr": sr}), "letters" if sr + strong + weak else "words")
-    return _guess(_model_probs(text), "model")
+def _ruled_out(letters: list[str], script: str, lang: str) -> bool:
+    foreign = _foreign_letters(letters, script, lang)
+    return foreign >= FOREIGN_LETTERS_MIN and foreign >= FOREIGN_LETTERS_SHARE * len(letters)
 
 
-def _main_script(letters: list[str]) -> tuple[str, float]:
-    """The script with most letters, and its share (Hangul/CJK characters weigh double)."""
-    scripts: Counter[str] = Counter()
-    for c in letters:
-        s = _script(c)
-        scripts[s] += 2 if s in _WIDE_SCRIPTS else 1
-    script, weight = scripts.most_common(1)[0]
-    return script, round(weight / sum(scripts.values()), 4)
+_UNIQUE_SCRIPT = {"JAVANESE": "jv", "THAI": "th", "HANGUL": "ko", "KANA": "ja", "ETHIOPIC": "am", "GREEK": "el",
+                  "HEBREW": "he", "GURMUKHI": "pa", "SINHALA": "si", "TAMIL": "ta",
+                  "TELUGU": "te", "BENGALI": "bn"}
+
+
+def _identify_in_script(text: str, script: str, in_script: list[str]) -> LangGuess:
+    """The language of text whose main script is `script` (no expectation)."""
+    if script in _UNIQUE_SCRIPT:
+        return LangGuess(_UNIQUE_SCRIPT[script], 1.0, "script")
+    lower = {c.casefold() for c in in_script}
+    for code, letters in _TELLTALE:
+        if lower & letters:
+            return LangGuess(code, 1.0, "letters")
+    probs = _model_probs(text)
+    if script == "LATIN":
+        words = [w for w in re.findall(r"[^\W\d_]+", text) if w[0].islower()]
+        if len(words) >= 3 and all(set(w) <= _MAORI_LETTERS for w in words) and \
+                sum(len(w) for w in words) >= MIN_LETTERS_MODEL:
+            return LangGuess("mi", 1.0, "letters")
+        code, p = _best(probs)
+        if code in _SUNDANESE_NEIGHBOURS and sum(
+                bool(_SUNDANESE_EU.search(w)) for w in words) * 5 >= max(len(words), 5):
+            return LangGuess("su", p, "letters")
+    if script == "HAN":  # Han without Kana: Chinese, unless the model is sure of Japanese
+        code = "ja" if probs.get("ja", 0.0) >= CONFIDENT else "zh"
+        return LangGuess(code, probs.get(code, 0.0), "model")
+    code, p = _best(probs)
+    return LangGuess(code, p, "model")
+
+
+def _analyse(text: str, discount_names: bool):
+    kept = _without_names(text) if discount_names else text
+    letters = _letters(kept)
+    if len(letters) < MIN_LETTERS:
+        return kept, letters, None, []
+    weights = _script_weights(letters)
+    script = weights.most_common(1)[0][0]
+    if script == "HAN" and weights.get("KANA"):
+        script = "KANA"  # kanji with kana: Japanese
+    in_script = [c for c in letters if _script(c) == script or (script == "KANA" and
+                                                               _script(c) == "HAN")]
+    return kept, letters, script, in_script
 
 
 def detect_language(text: str) -> LangGuess:
-    """Best guess of the language of `text` (see the module docstring for the method)."""
-    letters = _letters(text)
-    if len(letters) < MIN_LETTERS:
+    """Best guess of the language of `text`, with no expectation ("und" when too short)."""
+    kept, letters, script, in_script = _analyse(text, discount_names=False)
+    if script is None:
         return LangGuess(UNDETERMINED, 0.0, "too-short")
-    script, share = _main_script(letters)
-    in_script = [c for c in letters if _script(c) == script]
-    if script == "CYRILLIC":
-        return _cyrillic(text, [c.casefold() for c in in_script])
-    if script == "LATIN":
-        return _guess(_model_probs(text), "model")
-    if script == "ARABIC" and sum(c in _FA_UR_LETTERS for c in in_script) >= max(
-            2, len(in_script) // 50):
-        return _guess(_model_probs(text), "model")  # Persian, Urdu, ... or Arabic
-    code = "ar" if script == "ARABIC" else _SCRIPT_LANG.get(script, OTHER)
-    return LangGuess(code, share, "script", ((code, share),))
+    return _identify_in_script(kept, script, in_script)
 
 
-def is_wrong_language(text: str, expected_lang: str) -> bool:
-    """True when `text` is evidently not in `expected_lang`.
+def judge_language(text: str, expected: str) -> LangVerdict:
+    """Is `text` written in `expected`? One verdict: the detected language and whether it is wrong."""
+    scripts = expected_scripts(expected)
+    accepted = accepted_langs(expected)
+    raw_letters = _letters(text)
+    if len(raw_letters) < MIN_LETTERS:
+        return LangVerdict(UNDETERMINED, False, "too-short")
+    kept, letters, script, in_script = _analyse(text, discount_names="LATIN" not in scripts)
+    if script is None:
+        return LangVerdict(UNDETERMINED, False, "names-only")
 
-    Not flagged: text too short to tell (under 3 letters), and Latin/Cyrillic text under 12
-    letters unless its script cannot be the expected language's. Otherwise flagged when the
-    expected language's probability is under WRONG_BELOW (so near-ties such as a short Czech
-    sentence scored close to Slovak are not flagged).
-    """
-    try:
-        scripts = LANG_SCRIPTS[expected_lang]
-    except KeyError:
-        raise MellaError(f"no language-ID rule for {expected_lang!r}; known: "
-                         f"{', '.join(LANG_SCRIPTS)} (add it to LANG_SCRIPTS in "
-                         "mella_eval/langid.py)") from None
-    letters = _letters(text)
-    if len(letters) < MIN_LETTERS:
-        return False
-    if _main_script(letters)[0] not in scripts:
-        return True
-    if len(letters) < MIN_LETTERS_SAME_SCRIPT:
-        return False
-    guess = detect_language(text)
-    return guess.code != expected_lang and guess.prob(expected_lang) < WRONG_BELOW
+    def verdict(code: str, method: str, confidence: float) -> LangVerdict:
+        code = expected if code in accepted else code
+        return LangVerdict(code, code != expected and code != UNDETERMINED, method,
+                           round(confidence, 4))
+
+    if script not in scripts and not (script == "HAN" and "KANA" in scripts):
+        guess = _identify_in_script(kept, script, in_script)
+        if guess.code in accepted:  # e.g. Han-only text the model calls Japanese for ko
+            guess = LangGuess(_UNIQUE_SCRIPT.get(script, script.lower()), 1.0, "script")
+        return verdict(guess.code, "script", guess.confidence or 1.0)
+    if script == "KANA" and "KANA" not in scripts:  # Japanese for a Chinese task
+        return verdict("ja", "script", 1.0)
+    if _ruled_out(in_script, script, expected):
+        probs = _model_probs(kept)
+        others = {c: p for c, p in probs.items() if not _ruled_out(in_script, script, c)}
+        code, p = _best(others, exclude=accepted)
+        return verdict(code, "letters", p)
+    if _units(kept) < MIN_LETTERS_MODEL or script in _UNIQUE_SCRIPT:
+        return verdict(expected, "script" if script in _UNIQUE_SCRIPT else "too-short-to-tell",
+                       1.0)
+    probs = _model_probs(kept)
+    code, p = _best(probs, exclude=accepted)
+    p_expected = sum(probs.get(c, 0.0) for c in accepted)
+    if expected not in model_labels():  # the model does not know it: only a clear other flags
+        clear = (p >= CONFIDENT_UNKNOWN and code in LANGUAGES
+                 and code not in _RELATED_UNKNOWN.get(expected, ()))
+        return verdict(code, "model", p) if clear else verdict(expected, "uncertain", 1 - p)
+    if p >= CONFIDENT and p_expected < PLAUSIBLE:
+        return verdict(code, "model", p)
+    return verdict(expected, "model" if p_expected >= 0.5 else "uncertain", p_expected)
+
+
+def is_wrong_language(text: str, expected: str) -> bool:
+    return judge_language(text, expected).wrong
