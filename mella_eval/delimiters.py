@@ -9,9 +9,10 @@ file) are untrusted text pasted into the judge's prompt. Two defences:
    response store keeps it), yet the candidate cannot contain its own closing tag: that would
    need a text that contains (a prefix of) its own sha256.
 2. Inside every untrusted value, anything that reads like a delimiter tag of the prompt -- `<`,
-   an optional `/`, and a tag name the prompt uses (candidate, reference, ...), in any case, with
-   spaces, zero-width characters, full-width or other compatibility forms, or angle look-alikes
-   (`＜/ＣＡＮＤＩＤＡＴＥ >`, `</candidate >`, `‹/candidate›`) -- has its `<` replaced by `&lt;`, so
+   an optional `/`, a tag name the prompt uses (candidate, reference, ...) and a `>` within 200
+   characters, in any case, with spaces, zero-width characters, full-width or other
+   compatibility forms, or angle look-alikes (`＜/ＣＡＮＤＩＤＡＴＥ >`, `</candidate >`,
+   `‹/candidate›`, `</candidate-0123abcd>`) -- has its `<` replaced by `&lt;`, so
    the judge sees it as text. The count of such neutralised tags is kept: a candidate that
    contains one is suspected of injection.
 """
@@ -26,6 +27,7 @@ CANDIDATE = "candidate"
 TAG_DIGITS = 16
 # Opening angle brackets after NFKC (which already maps ＜ and ﹤ to <) and casefolding.
 _ANGLES = "<\u2039\u2329\u3008\u27e8\u276e\u29fc\u02c2\u1438"
+_CLOSING = ">\u203a\u232a\u3009\u27e9\u276f\u29fd\u02c3\u1433"
 _SLASHES = "/\u2044\u2215\u29f8\\\\"
 _TAG_RE = re.compile(r"<([a-z][a-z0-9_-]{0,40})>", re.IGNORECASE)
 
@@ -53,7 +55,8 @@ def neutralise_tags(text: str, names: tuple[str, ...]) -> tuple[str, int]:
     if not text:
         return text, 0
     skeleton, origin = _skeleton(text)
-    pattern = re.compile(f"[{_ANGLES}]\\s*[{_SLASHES}]?\\s*(?:{'|'.join(map(re.escape, names))})")
+    pattern = re.compile(f"[{_ANGLES}]\\s*[{_SLASHES}]?\\s*(?:{'|'.join(map(re.escape, names))})"
+                         f"[^{_ANGLES}{_CLOSING}]{{0,200}}[{_CLOSING}]")
     starts = sorted({origin[m.start()] for m in pattern.finditer(skeleton)})
     if not starts:
         return text, 0

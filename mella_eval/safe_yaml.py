@@ -52,8 +52,10 @@ def key_text(key: Any) -> str:
 def read_limited(path: Path, max_bytes: int = MAX_YAML_BYTES, what: str = "file") -> bytes:
     """The bytes of a regular file of at most `max_bytes`; TaskError otherwise."""
     try:
-        with open(path, "rb") as fh:
-            info = os.fstat(fh.fileno())
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
                 raise TaskError(path, "", f"not a regular file (a {what} must be a plain file)")
             if info.st_size > max_bytes:
