@@ -205,7 +205,9 @@ def _task_fields(task: Task, v: dict, sample: Sample) -> list[str]:
         options = v.get(f["options"])
         if isinstance(options, dict):  # {"A": "...", "B": "..."}
             options = [options[k] for k in sorted(options)]
-        if not isinstance(options, list) or len(options) < 2 or not all(isinstance(o, (str, int, float)) for o in options):
+        if options in (None, "", []) and "answers" in f and _as_str_list(v.get(f["answers"])):
+            pass  # an open question in a multiple-choice task: scored by its `answers`
+        elif not isinstance(options, list) or len(options) < 2 or not all(isinstance(o, (str, int, float)) for o in options):
             problems.append(f"column {f['options']!r}: expected a list of at least two options")
         else:
             sample.options = tuple(nfc(str(o)) for o in options)
