@@ -25,6 +25,7 @@ from mella_eval.messages import ImagePart
 from mella_eval.metrics.text import nfc
 from mella_eval.results import iter_jsonl_objects
 from mella_eval.tasks import DatasetSource, Task
+from mella_eval.text_safety import clean_text
 
 DATA_FILE_SUFFIXES = {".jsonl": "jsonl", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 IMAGEFOLDER_METADATA = ("metadata.jsonl", "metadata.csv")
@@ -104,6 +105,7 @@ def load_samples(task: Task, langs: list[str], data_dir: Path | None = None,
             continue
         if lang not in per_lang or (limit is not None and len(per_lang[lang]) >= limit):
             continue
+        row.values = _cleaned(row.values)
         sample = _to_sample(task, lang, row, policy)
         if (lang, sample.id) in seen:
             raise DataError(f"{row.where}: duplicate id {sample.id!r} for language {lang} "
@@ -334,6 +336,17 @@ def _load_image(item: Any, base_dir: Path | None, policy: ImagePolicy,
         raise ImageProblem(f"unsupported image value of type {type(item).__name__}")
     check_image(bytes(data), label, max_bytes=policy.max_bytes)
     return ImagePart(bytes(data))
+
+
+def _cleaned(value: Any) -> Any:
+    """Every string of a row with lone surrogates replaced (JSON may escape half an emoji)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {k: _cleaned(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cleaned(v) for v in value]
+    return value
 
 
 def _describe_value(value: Any) -> str:

@@ -280,3 +280,16 @@ def test_references_of_the_wrong_type_say_what_is_wrong(linguistic, copy_sample)
     assert "expected a string or a list of strings, got a list with int item(s)" in errors[rows[0]["id"]]
     assert "no references" in errors[rows[1]["id"]]
 
+
+
+
+def test_lone_surrogate_in_a_dataset_row_is_cleaned(linguistic, copy_sample):
+    rows = read_rows(copy_sample)
+    text = (copy_sample / "samples.jsonl").read_text(encoding="utf-8").split("\n")
+    first = json.loads(text[0])
+    first["references"][0] += "\ud83d"
+    text[0] = json.dumps(first)  # ASCII JSON: the half emoji as a "\ud83d" escape
+    (copy_sample / "samples.jsonl").write_text("\n".join(text), encoding="utf-8")
+    sample = next(s for s in load_samples(linguistic, ["ar"], data_dir=copy_sample)
+                  if s.id == rows[0]["id"])
+    assert sample.error is None and sample.references[0].endswith("\ufffd")
