@@ -13,7 +13,7 @@ language models have 2 layers of width 64-128. Nothing is downloaded; weights ar
 so outputs are gibberish: the checkpoints test plumbing (hf == vLLM), not quality.
 
 As in `make_tiny_vlm.py`, the output rows of tokens that must not be generated (special tokens,
-byte pieces that are not whole UTF-8 characters, control characters) are zeroed, so greedy
+byte pieces that are not whole UTF-8 characters, control characters, whitespace only) are zeroed, so greedy
 decoding runs to `max_new_tokens` and decodes to the same text at once or incrementally. Families
 whose vLLM implementation always ties the output layer to the input embeddings (Gemma) get the
 same rows zeroed in the tied matrix.
@@ -90,7 +90,8 @@ def unemittable_ids(tokenizer) -> list[int]:
     banned = []
     for token_id in range(len(tokenizer)):
         text = tokenizer.decode([token_id])
-        if token_id in special or "\ufffd" in text or not text or \
+        # Whitespace-only tokens too: answers are stripped, and a run of them compares nothing.
+        if token_id in special or "\ufffd" in text or not text.strip() or \
                 not all(ch.isprintable() or ch == "\n" for ch in text):
             banned.append(token_id)
     return banned
@@ -181,8 +182,11 @@ def clip_vision(image_size: int) -> dict:
 
 
 def siglip_vision(image_size: int) -> dict:
+    # No attention-pooling head: the VLMs built on SigLIP (PaliGemma, Gemma 3, Aya Vision,
+    # LLaVA-OneVision) use the patch features, and their checkpoints set vision_use_head=False.
     return dict(model_type="siglip_vision_model", hidden_size=64, intermediate_size=128,
-                num_hidden_layers=2, num_attention_heads=2, image_size=image_size, patch_size=14)
+                num_hidden_layers=2, num_attention_heads=2, image_size=image_size, patch_size=14,
+                vision_use_head=False)
 
 
 # ---------------------------------------------------------------------------------------------

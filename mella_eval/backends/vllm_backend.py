@@ -173,6 +173,9 @@ class VLLMBackend:
             outputs = self.llm.chat([to_vllm_messages(r.messages, decoded) for r in requests], params,
                                     use_tqdm=False, tokenization_kwargs=dict(self.tokenization_kwargs))
         except Exception as e:
+            if type(e).__name__ == "EngineDeadError":  # every later request would fail too
+                raise MellaError(f"{architecture(self.model_name)} on --backend vllm: the engine stopped "
+                                 f"while generating ({_root_cause(e)}; the log above has the worker's error)") from None
             if len(requests) == 1:
                 return [Completion.failed(f"{type(e).__name__}: {e}")]
             middle = len(requests) // 2
