@@ -126,8 +126,9 @@ def run_judge(tasks: list[Task], records: list[dict], samples: dict[tuple, Sampl
         else:
             verdict = rubric.parse(completion.text)
             if zero and verdict.status == "ok":  # judged for its other scores; this one is 0
-                verdict = replace(verdict, scores={k: 0 if k in rubric.zero_dimensions else v
-                                                   for k, v in verdict.scores.items()},
+                scores = {k: 0 if k in rubric.zero_dimensions else v for k, v in verdict.scores.items()}
+                verdict = replace(verdict, scores=scores,
+                                  label=rubric.derive_label(scores) if rubric.label_rules else verdict.label,
                                   reason="wrong language: " + ", ".join(rubric.zero_dimensions) + " set to 0")
         _set_verdict(record, rubric, verdict, raw=completion.text, usage=completion.usage)
         for name in ("prompt_tokens", "completion_tokens"):
@@ -136,6 +137,11 @@ def run_judge(tasks: list[Task], records: list[dict], samples: dict[tuple, Sampl
     outcome.failed = sum(1 for c in completions if targets[c][0]["judge"]["status"] != "ok")
     outcome.counts = judge_counts(records, [t.name for t, _ in pairs])
     outcome.injection_suspected = _warn_injections([targets[k][0] for k in completions])
+    inconsistent = sum(row["inconsistent"] for row in outcome.counts)
+    if inconsistent:
+        log.warning("judge: %d replies gave a label their own scores contradict; the label was "
+                    "derived from the scores by the rubric's rules (see inconsistent in results' judge "
+                    "counts)", inconsistent)
     if outcome.judged:
         log.info("judge: %d judgements (%d reused, %d new), %d failed (%.1f%%)", outcome.judged,
                  outcome.requests["reused"], outcome.requests["new"], outcome.failed,
@@ -172,6 +178,9 @@ def _set_verdict(record: dict, rubric: Rubric, verdict: Verdict, raw: str | None
         "status": verdict.status,
         "scores": verdict.scores,
         "label": verdict.label,
+        # The judge's own label, and whether it follows from its scores by the rubric's rules.
+        "reply_label": verdict.reply_label,
+        "consistent": verdict.consistent,
         "rationale": verdict.rationale,
         "reason": verdict.reason,
         "raw": raw,
@@ -193,11 +202,18 @@ def judge_counts(records: list[dict], task_names: list[str]) -> list[dict]:
             continue
         row = out.setdefault((r["task"], r["lang"]), {
             "task": r["task"], "lang": r["lang"], "ok": 0, "error": 0, "parse_error": 0,
-            "zeroed_wrong_language": 0, "not_judged": 0})
+            "zeroed_wrong_language": 0, "not_judged": 0, "consistency_checked": 0, "inconsistent": 0,
+            "inconsistent_rate": None})
         judge = r.get("judge")
         if judge is None:
             row["not_judged"] += 1
         else:
             row[judge["status"]] += 1
             row["zeroed_wrong_language"] += bool(judge["reason"] and judge["reason"].startswith("wrong language"))
+            if judge.get("consistent") is not None:
+                row["consistency_checked"] += 1
+                row["inconsistent"] += not judge["consistent"]
+    for row in out.values():
+        if row["consistency_checked"]:
+            row["inconsistent_rate"] = round(row["inconsistent"] / row["consistency_checked"], 6)
     return list(out.values())

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mella_eval.delimiters import candidate_tag, neutralise_tags, template_tag_names, wrap_candidate
@@ -28,7 +28,7 @@ from mella_eval.templates import check_template
 
 REQUIRED_KEYS = ("name", "version", "description", "dimensions", "system", "user", "schema")
 OPTIONAL_KEYS = ("include_image", "generation", "labels", "label_metric", "positive_label",
-                 "zero_dimensions")
+                 "zero_dimensions", "label_rules")
 # Placeholders of the prompt templates; all but language and candidate(_tag) come from the sample.
 # {candidate} becomes the delimited block <candidate-TAG>...</candidate-TAG>; {candidate_tag} is
 # that tag's name, for a system prompt that wants to say where the candidate ends.
@@ -52,9 +52,22 @@ class Dimension:
 class Verdict:
     status: str  # "ok" | "parse_error"
     scores: dict  # dimension key -> int
-    label: str | None = None
+    label: str | None = None  # derived from the scores where the rubric has label_rules
     rationale: str | None = None
     reason: str | None = None
+    reply_label: str | None = None  # the label the judge wrote
+    consistent: bool | None = None  # reply_label == the derived label (None: nothing to check)
+
+
+@dataclass(frozen=True)
+class LabelRule:
+    """`label` when every listed dimension's score lies in its [min, max]; no conditions: always."""
+    label: str
+    when: tuple[tuple[str, int | None, int | None], ...] = ()  # (dimension key, min, max)
+
+    def holds(self, scores: dict) -> bool:
+        return all((lo is None or scores[key] >= lo) and (hi is None or scores[key] <= hi)
+                   for key, lo, hi in self.when)
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,8 @@ class Rubric:
     # Dimensions set to 0 for a wrong-language answer (--wrong-language zero). When some
     # dimensions are not zeroed (a reference's own score), the judge is still asked.
     zero_dimensions: tuple[str, ...] = ()
+    # How the label follows from the scores: the first rule that holds (the last one always does).
+    label_rules: tuple[LabelRule, ...] = ()
     include_image: bool = True
     max_new_tokens: int = 400
 
@@ -90,6 +105,18 @@ class Rubric:
 
     def used_placeholders(self) -> list[str]:
         return [p for p in PLACEHOLDERS if "{" + p + "}" in self.system + self.user]
+
+    def derive_label(self, scores: dict) -> str | None:
+        """The label the rubric's rules give these scores (None: the rubric has no rules)."""
+        return next((r.label for r in self.label_rules if r.holds(scores)), None)
+
+    def apply_rules(self, verdict: Verdict) -> Verdict:
+        """The verdict with its label derived from its scores, and whether the judge agreed."""
+        if verdict.status != "ok" or not self.label_rules:
+            return verdict
+        derived = self.derive_label(verdict.scores)
+        return replace(verdict, label=derived, reply_label=verdict.reply_label,
+                       consistent=None if verdict.reply_label is None else verdict.reply_label == derived)
 
     @property
     def tag_names(self) -> tuple[str, ...]:
@@ -175,7 +202,7 @@ class Rubric:
         rationale = reply.get("rationale")
         if not isinstance(rationale, str):
             return _bad(f"rationale: expected a string, got {excerpt(rationale)}")
-        return Verdict("ok", scores, label, rationale)
+        return self.apply_rules(Verdict("ok", scores, label, rationale, reply_label=label))
 
 
 def _bad(reason: str) -> Verdict:
@@ -236,6 +263,7 @@ def load_rubric(spec: str, base: Path | None = None) -> Rubric:
     zero = doc.get("zero_dimensions", keys)
     if not isinstance(zero, list) or not all(isinstance(z, str) and z in keys for z in zero):
         raise TaskError(path, "zero_dimensions", f"expected a list of dimension keys ({', '.join(keys)})")
+    rules = _label_rules(path, doc.get("label_rules"), labels, keys)
     schema = doc["schema"]
     props = schema.get("properties", {}) if isinstance(schema, dict) else {}
     required = schema.get("required", []) if isinstance(schema, dict) else []
@@ -257,7 +285,7 @@ def load_rubric(spec: str, base: Path | None = None) -> Rubric:
         name=doc["name"], version=str(doc["version"]), file=path.resolve(),
         sha256=hashlib.sha256(raw).hexdigest(), dimensions=tuple(dims), labels=tuple(labels),
         label_metric=doc.get("label_metric"), positive_label=doc.get("positive_label"),
-        zero_dimensions=tuple(zero), system=doc["system"], user=doc["user"], schema=schema,
+        zero_dimensions=tuple(zero), label_rules=rules, system=doc["system"], user=doc["user"], schema=schema,
         include_image=doc.get("include_image", True), max_new_tokens=max_new_tokens,
     )
 
@@ -284,6 +312,35 @@ def _dimensions(path: Path, given) -> list[Dimension]:
     if len(set(metrics)) != len(metrics):
         raise TaskError(path, "dimensions", "two dimensions feed the same metric")
     return dims
+
+
+def _label_rules(path: Path, given, labels: list[str], keys: list[str]) -> tuple[LabelRule, ...]:
+    """label_rules: [{label: thick, when: {thickness: {min: 4}, faithfulness: {min: 3}}},
+    {label: thin}]: checked in order, the last one without `when` (the default)."""
+    if given is None:
+        return ()
+    if not labels or not isinstance(given, list) or not given:
+        raise TaskError(path, "label_rules", "expected a list of {label, when} rules, with labels")
+    rules = []
+    for i, rule in enumerate(given):
+        where = f"label_rules[{i}]"
+        if not isinstance(rule, dict) or set(rule) - {"label", "when"} or rule.get("label") not in labels:
+            raise TaskError(path, where, f"expected {{label: one of {', '.join(labels)}, when: ...}}")
+        when = rule.get("when") or {}
+        if not isinstance(when, dict):
+            raise TaskError(path, f"{where}.when", "expected a mapping of dimension -> {min, max}")
+        conditions = []
+        for key, bounds in when.items():
+            ok = key in keys and isinstance(bounds, dict) and bounds and not set(bounds) - {"min", "max"} \
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in bounds.values())
+            if not ok:
+                raise TaskError(path, f"{where}.when.{key_text(key)}",
+                                f"expected a dimension ({', '.join(keys)}) with integer min and/or max")
+            conditions.append((key, bounds.get("min"), bounds.get("max")))
+        rules.append(LabelRule(rule["label"], tuple(conditions)))
+    if rules[-1].when or any(not r.when for r in rules[:-1]):
+        raise TaskError(path, "label_rules", "only the last rule, the default, may have no `when`")
+    return tuple(rules)
 
 
 def _check_prompt(path: Path, key: str, template) -> None:

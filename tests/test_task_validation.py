@@ -66,8 +66,10 @@ def anchors(levels: int) -> str:
 
 
 def test_billion_laughs_is_refused_quickly_with_a_short_message(tmp_path):
-    # 10**6 leaves after expansion, in a value the validator used to repr() (generation.seed).
-    text = anchors(6) + "generation:\n  max_new_tokens: 8\n  seed: *l6\n" + rest_of_good("generation")
+    # 10**6 leaves after expansion, defined inside a value the validator used to repr() whole
+    # into its message (generation.seed): 8 MB of message before the fix, 80 MB at 10**7.
+    defs = ['&l0 "lol"'] + [f"&l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 7)]
+    text = "generation:\n  max_new_tokens: 8\n  seed: [" + ", ".join(defs) + "]\n" + rest_of_good("generation")
     path = write(tmp_path, text)
     assert path.stat().st_size < 2000
     t0 = time.monotonic()
