@@ -7,8 +7,9 @@ prediction. What a wrong-language answer means for judge scores is decided in th
 
 from __future__ import annotations
 
+from mella_eval.errors import MellaError
 from mella_eval.injection import detect_injection
-from mella_eval.langid import judge_language
+from mella_eval.langid import check_language, detect_language, judge_language
 
 
 def annotate_guards(records: list[dict], tasks: dict | None = None) -> None:
@@ -26,9 +27,15 @@ def annotate_guards(records: list[dict], tasks: dict | None = None) -> None:
         # One verdict gives both fields (the judge zeroes on wrong_language and names
         # detected_lang): wrong_language is True exactly when detected_lang is neither "und"
         # nor the expected language.
-        verdict = judge_language(prediction, expected)
-        record["detected_lang"] = verdict.detected
-        record["wrong_language"] = verdict.wrong
+        try:
+            check_language(expected)
+        except MellaError:  # a code languages.py lacks (from the data): identified, not judged
+            record["detected_lang"] = detect_language(prediction).code
+            record["wrong_language"] = None
+        else:
+            verdict = judge_language(prediction, expected)
+            record["detected_lang"] = verdict.detected
+            record["wrong_language"] = verdict.wrong
         record["injection_suspected"] = detect_injection(prediction)
 
 

@@ -8,10 +8,10 @@ for `expected` (`accepted_langs`).
 
 How it decides (README "Output-language check"):
 1. **Too little text** (under 3 letters once names and codes are set aside) -> "und", not wrong.
-2. **Names, codes and URLs do not count**: when the expected language is not written in Latin,
-   Latin tokens with a capital letter, a digit or a dot/slash/@ inside (Starbucks, iPhone,
-   RTX4090, example.com) are set aside, so a Thai, Korean or Russian caption naming brands stays
-   in its own script.
+2. **Names, codes and URLs do not count**: URLs, e-mail addresses, domains and Latin tokens
+   with a digit or an inner capital (RTX4090, iPhone) are set aside; when the expected language
+   is not written in Latin, capitalised Latin words too (Starbucks, Sukhumvit, BTS), so a Thai,
+   Korean or Russian caption naming brands stays in its own script.
 3. **Script**: the letters' main script (Hangul and Han/Kana weigh double: one character carries
    a word-sized share). A script the expected language is never written in -> wrong; the
    detected language is the one that script settles (Thai -> th) or the model's best in it.
@@ -84,14 +84,17 @@ _ALPHABETS: dict[str, tuple[str, frozenset[str]]] = {
 _TELLTALE = [("sr", frozenset("ђћџ")), ("mn", frozenset("өү")), ("uk", frozenset("ґєї"))]
 
 # Languages the model does not know, told by their spelling (lower-case words only: names such
-# as Mary or Jack do not count): Maori writes only these letters (and its digraphs wh, ng);
+# as Mary or Jack do not count): Maori writes only these letters, with macrons or wh;
 # Sundanese writes eu (/ɨ/: teu, dieu, eureun) that Javanese and Indonesian do not.
 _MAORI_LETTERS = frozenset("aehikmnoprtuwgāēīōū")
+_MAORI_MARKS = re.compile("[āēīōū]|wh")  # long vowels and wh: not in the neighbours' spelling
 _SUNDANESE_EU = re.compile(r"eu")
 _SUNDANESE_NEIGHBOURS = frozenset({"jv", "id", "ms", "ace", "su"})
 
-_URLISH = re.compile(r"\S*(?:https?://|www\.|@|\w[./]\w)\S*")
-_LATIN_TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\u024F][\w\u00C0-\u024F'’\-]*")
+# URLs, e-mail addresses, domains (ASCII only: Thai or Japanese next to them is kept).
+_URLISH = re.compile(r"(?:https?://|www\.)[!-~]*|[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+                     r"|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?:/[!-~]*)?", re.ASCII)
+_LATIN_TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\u024F][A-Za-z0-9\u00C0-\u024F'’\-]*")
 
 
 @dataclass(frozen=True)
@@ -146,13 +149,15 @@ def _script(ch: str) -> str:
     return "LATIN" if first == "FULLWIDTH" else first
 
 
-def _without_names(text: str) -> str:
-    """`text` without URLs, e-mail addresses and Latin tokens that look like names or codes."""
+def _without_names(text: str, capitalised: bool) -> str:
+    """`text` without URLs, e-mail addresses and Latin tokens that look like codes (a digit or
+    an inner capital: RTX4090, iPhone) or, when `capitalised`, like names (Starbucks, BTS)."""
     text = _URLISH.sub(" ", text)
 
     def keep(m: re.Match) -> str:
         token = m.group(0)
-        return " " if any(c.isupper() or c.isdigit() for c in token) else token
+        code = any(c.isdigit() for c in token) or any(c.isupper() for c in token[1:])
+        return " " if code or (capitalised and token[0].isupper()) else token
     return _LATIN_TOKEN.sub(keep, text)
 
 
@@ -244,9 +249,11 @@ def _identify_in_script(text: str, script: str, in_script: list[str]) -> LangGue
             return LangGuess(code, 1.0, "letters")
     probs = _model_probs(text)
     if script == "LATIN":
-        words = [w for w in re.findall(r"[^\W\d_]+", text) if w[0].islower()]
+        every = re.findall(r"[^\W\d_]+", text)
+        words = [w for w in every if w[0].islower()]
         if len(words) >= 3 and all(set(w) <= _MAORI_LETTERS for w in words) and \
-                sum(len(w) for w in words) >= MIN_LETTERS_MODEL:
+                sum(len(w) for w in words) >= MIN_LETTERS_MODEL and \
+                any(_MAORI_MARKS.search(w.casefold()) for w in every):
             return LangGuess("mi", 1.0, "letters")
         code, p = _best(probs)
         if code in _SUNDANESE_NEIGHBOURS and sum(
@@ -260,7 +267,7 @@ def _identify_in_script(text: str, script: str, in_script: list[str]) -> LangGue
 
 
 def _analyse(text: str, discount_names: bool):
-    kept = _without_names(text) if discount_names else text
+    kept = _without_names(text, capitalised=discount_names)
     letters = _letters(kept)
     if len(letters) < MIN_LETTERS:
         return kept, letters, None, []

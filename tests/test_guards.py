@@ -58,3 +58,10 @@ def test_every_task_language_is_checked_and_counted():
     counts = {c["lang"]: c for c in guard_counts(rows)}
     assert counts["ja"]["checked"] == 1 and counts["ja"]["wrong_lang_rate"] == 1.0
     assert counts["en"]["wrong_language"] == 0 and counts["hu"]["checked"] == 1
+
+
+def test_a_language_without_rules_is_identified_but_not_judged():
+    rows = [record("t", "xx", "The weather is lovely today and we are going to the beach.")]
+    annotate_guards(rows)
+    assert rows[0]["detected_lang"] == "en" and rows[0]["wrong_language"] is None
+    assert guard_counts(rows)[0]["checked"] == 0

@@ -153,3 +153,12 @@ def test_bundled_references_are_not_flagged():
         assert not is_wrong_language(text, lang), (lang, text)
     identified = sum(detect_language(t).code in accepted_langs(lang) for lang, t in texts)
     assert identified / len(texts) >= 0.98
+
+
+def test_languages_the_model_lacks_are_told_by_spelling_and_never_flagged():
+    assert detect_language("Kāore au e hiahia ana ki te haere ki te kura.").code == "mi"
+    assert detect_language("Saya pergi ke taman.").code == "ms"  # Maori letters, no Maori marks
+    assert detect_language("Anjeun bakal paeh mun cicing di dieu, ulah sieun.").code == "su"
+    for lang in ("mi", "su"):
+        assert not any(is_wrong_language(t, lang) for t in SENTENCES[lang])
+        assert is_wrong_language("I don't want to go to school tomorrow morning.", lang)
