@@ -138,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         return (sum(s[kind][0] for s in stats.values()), sum(s[kind][1] for s in stats.values()))
 
     if args.per_language:
-        print(f"{'lang':5} {'id_acc':>7} {'n':>4} {'fp':>6} {'n':>4} {'mixed':>6} {'recall':>7} {'n':>4}")
+        print(f"{'lang':5} {'id_acc':>7} {'n':>4} {'fp':>6} {'n':>4} {'mixed':>6} "
+              f"{'recall':>7} {'n':>4}")
         for lang in sorted(stats):
             s = stats[lang]
             print(f"{lang:5} {rate(*s['id']):>7} {s['id'][1]:>4} {rate(*s['fp']):>6} "

@@ -234,8 +234,9 @@ def _ruled_out(letters: list[str], script: str, lang: str) -> bool:
     return foreign >= FOREIGN_LETTERS_MIN and foreign >= FOREIGN_LETTERS_SHARE * len(letters)
 
 
-_UNIQUE_SCRIPT = {"JAVANESE": "jv", "THAI": "th", "HANGUL": "ko", "KANA": "ja", "ETHIOPIC": "am", "GREEK": "el",
-                  "HEBREW": "he", "GURMUKHI": "pa", "SINHALA": "si", "TAMIL": "ta",
+# Scripts that settle the language among the task languages.
+_UNIQUE_SCRIPT = {"JAVANESE": "jv", "THAI": "th", "HANGUL": "ko", "KANA": "ja", "ETHIOPIC": "am",
+                  "GREEK": "el", "HEBREW": "he", "GURMUKHI": "pa", "SINHALA": "si", "TAMIL": "ta",
                   "TELUGU": "te", "BENGALI": "bn"}
 
 
@@ -289,7 +290,7 @@ def detect_language(text: str) -> LangGuess:
 
 
 def judge_language(text: str, expected: str) -> LangVerdict:
-    """Is `text` written in `expected`? One verdict: the detected language and whether it is wrong."""
+    """Is `text` in `expected`? One verdict: the detected language and whether it is wrong."""
     scripts = expected_scripts(expected)
     accepted = accepted_langs(expected)
     raw_letters = _letters(text)
@@ -313,7 +314,8 @@ def judge_language(text: str, expected: str) -> LangVerdict:
         return verdict("ja", "script", 1.0)
     if _ruled_out(in_script, script, expected):
         probs = _model_probs(kept)
-        others = {c: p for c, p in probs.items() if not _ruled_out(in_script, script, c)}
+        others = {c: p for c, p in probs.items() if not _ruled_out(in_script, script, c)
+                  and (c not in LANGUAGES or script in expected_scripts(c))}
         code, p = _best(others, exclude=accepted)
         return verdict(code, "letters", p)
     if _units(kept) < MIN_LETTERS_MODEL or script in _UNIQUE_SCRIPT:

@@ -53,8 +53,7 @@ def test_every_task_language_is_checked_and_counted():
     annotate_guards(rows)
     assert all(isinstance(r["wrong_language"], bool) for r in rows[:-1])
     assert "wrong_language" not in rows[-1]
-    assert [r["code"] for r in [{"code": r["lang"]} for r in rows[:-1] if not r["wrong_language"]]] \
-        == ["en"]
+    assert [r["lang"] for r in rows[:-1] if not r["wrong_language"]] == ["en"]
     counts = {c["lang"]: c for c in guard_counts(rows)}
     assert counts["ja"]["checked"] == 1 and counts["ja"]["wrong_lang_rate"] == 1.0
     assert counts["en"]["wrong_language"] == 0 and counts["hu"]["checked"] == 1

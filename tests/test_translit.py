@@ -21,7 +21,8 @@ def test_real_serbian_text(latin, cyrillic):
 
 
 def test_digraphs_are_one_letter():
-    assert sr_latin_to_cyrillic("Džon je njen najbolji prijatelj.") == "Џон је њен најбољи пријатељ."
+    assert sr_latin_to_cyrillic("Džon je njen najbolji prijatelj.") == \
+        "Џон је њен најбољи пријатељ."
     assert sr_latin_to_cyrillic("konj, ljubav, džep, đak, ćup") == "коњ, љубав, џеп, ђак, ћуп"
 
 
@@ -31,7 +32,8 @@ def test_capitals_follow_the_source():
 
 
 def test_digraph_letters_across_a_prefix_stay_two():
-    assert sr_latin_to_cyrillic("injekcija nadživeti konjugacija") == "инјекција надживети конјугација"
+    assert sr_latin_to_cyrillic("injekcija nadživeti konjugacija") == \
+        "инјекција надживети конјугација"
     assert sr_latin_to_cyrillic("Konjic") == "Коњиц"  # not a prefix: one letter
 
 
