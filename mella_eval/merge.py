@@ -106,6 +106,9 @@ def merge_runs(dirs: list[Path], out: Path) -> Path:
             "judged": judged, "failed": failed,
             "failure_rate": round(failed / judged, 6) if judged else 0.0,
         }
+        if "injection_suspected" in first["judge"]:  # counted per shard: the sum, not the first's
+            results["judge"]["injection_suspected"] = sum(
+                s[1]["judge"].get("injection_suspected", 0) for s in shards)
     try:
         write_run(out, results, records)
         for d, _, _ in shards:  # thumbnails for the report
