@@ -1,9 +1,11 @@
 """Run a tiny family checkpoint through one backend on fixed requests; print JSON (for tests).
 
-    python tests/family_runner.py MODEL_DIR hf|vllm OUT_JSON [--images 1,2] [--model-args K=V,...]
+    python tests/family_runner.py MODEL_DIR hf|vllm|both OUT_JSON [--images 1,2] [--model-args K=V,...]
 
-One process per backend and checkpoint, so each vLLM engine starts and stops on its own.
-Writes one JSON object to OUT_JSON (vLLM logs on stdout): {"completions": [{"text", "status", "reason", "usage"}, ...]} or,
+One process per checkpoint (both: hf first, its model released, then vLLM), so each vLLM
+engine starts and stops on its own.
+Writes to OUT_JSON (vLLM logs on stdout) {BACKEND: result} where a result is
+{"completions": [{"text", "status", "reason", "usage"}, ...], "identity", "warnings"} or,
 when the backend refuses the checkpoint, {"error": "the one-line message"}.
 """
 
@@ -37,7 +39,7 @@ def requests(image_counts: list[int], max_new_tokens: int):
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("model")
-    parser.add_argument("backend", choices=["hf", "vllm"])
+    parser.add_argument("backend", choices=["hf", "vllm", "both"])
     parser.add_argument("out", type=Path)
     parser.add_argument("--images", default="1,2,1", help="image count of each request")
     parser.add_argument("--max-new-tokens", type=int, default=8)
@@ -57,28 +59,30 @@ def main() -> int:
     logging.getLogger("mella_eval").addHandler(handler)
     model_args = parse_model_args(args.model_args)
     reqs = requests([int(n) for n in args.images.split(",")], args.max_new_tokens)
-    try:
-        if args.backend == "hf":
-            from mella_eval.backends.hf import HFBackend
+    results = {}
+    for name in (["hf", "vllm"] if args.backend == "both" else [args.backend]):
+        warnings.clear()
+        try:
+            if name == "hf":
+                from mella_eval.backends.hf import HFBackend
 
-            backend = HFBackend(args.model, dtype="float32", device="cpu", batch_size=args.batch_size,
-                                model_args=model_args)
-        else:
-            from mella_eval.backends.vllm_backend import VLLMBackend
+                backend = HFBackend(args.model, dtype="float32", device="cpu", batch_size=args.batch_size,
+                                    model_args=model_args)
+            else:
+                from mella_eval.backends.vllm_backend import VLLMBackend
 
-            backend = VLLMBackend(args.model, dtype="float32", max_model_len=1024,
-                                  model_args={"max_num_seqs": 4, **model_args})
-        completions = backend.generate(reqs)
-        identity = backend.cache_identity()
-        backend.close()
-    except MellaError as e:
-        args.out.write_text(json.dumps({"error": str(e)}), encoding="utf-8")
-        return 0
-    args.out.write_text(json.dumps({"completions": [c.__dict__ for c in completions], "identity": identity,
-                      "warnings": warnings},
-                     default=str, ensure_ascii=False), encoding="utf-8")
+                backend = VLLMBackend(args.model, dtype="float32", max_model_len=1024,
+                                      model_args={"max_num_seqs": 4, **model_args})
+            completions = backend.generate(reqs)
+            identity = backend.cache_identity()
+            backend.close()
+        except MellaError as e:
+            results[name] = {"error": str(e)}
+            continue
+        results[name] = {"completions": [c.__dict__ for c in completions], "identity": identity,
+                         "warnings": list(warnings)}
+    args.out.write_text(json.dumps(results, default=str, ensure_ascii=False), encoding="utf-8")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -65,3 +65,30 @@ def check_vllm_layout(model: str, arch: str) -> None:
             f"{arch} cannot run on --backend vllm: its {vision_type} weights are saved as "
             f"{flat!r} (transformers 5.x layout); vLLM loads only 'vision_tower.vision_model.*'. "
             "Rename the keys (insert 'vision_model.' after 'vision_tower.') or use --backend hf")
+
+
+def vllm_request_refusal(model_type: str | None, image_count: int) -> str | None:
+    """Why vLLM cannot answer this request the way transformers does, or None.
+
+    LLaVA-OneVision shows a prompt with several images at base resolution (transformers and the
+    reference code tile only a single image); vLLM 0.32 tiles every image, so a multi-image
+    answer would differ between backends."""
+    if model_type == "llava_onevision" and image_count > 1:
+        return ("LLaVA-OneVision with 2+ images per prompt: vLLM tiles every image (anyres) while "
+                "transformers and the reference use base resolution; use --backend hf for these")
+    return None
+
+
+def check_vllm_architecture(arch: str, version: str) -> None:
+    """Refuse, before an engine starts, an architecture vLLM has dropped (Mllama, Aya Vision in
+    vLLM 0.32): vLLM would try its generic Transformers fallback, which fails later (Mllama:
+    AttributeError in the processor; Aya Vision: the engine dies on its first batch)."""
+    try:
+        from vllm import ModelRegistry
+        from vllm.model_executor.models import registry
+    except ImportError:
+        return
+    dropped = getattr(registry, "_PREVIOUSLY_SUPPORTED_MODELS", {})
+    if arch in dropped and arch not in ModelRegistry.get_supported_archs():
+        raise MellaError(f"{arch} cannot run on --backend vllm (vLLM {version}): vLLM supported it "
+                         f"until v{dropped[arch]} only; use --backend hf or an older vLLM")

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 
 from mella_eval.backends.base import Completion, ResultCallback, local_model_identity
-from mella_eval.backends.checkpoint_checks import architecture, check_vllm_layout
+from mella_eval.backends.checkpoint_checks import architecture, check_vllm_layout, read_config
+from mella_eval.backends.checkpoint_checks import check_vllm_architecture, vllm_request_refusal
 from mella_eval.build import GenerationRequest
 from mella_eval.errors import MellaError
 from mella_eval.messages import all_images, to_vllm_messages
@@ -89,6 +90,7 @@ class VLLMBackend:
                 args["dtype"] = "float32"
             args.setdefault("enforce_eager", True)
         arch = architecture(self.model_name)
+        check_vllm_architecture(arch, _vllm_version())
         check_vllm_layout(self.model_name, arch)
         self.tokenization_kwargs = {"add_special_tokens": self._probe_add_special_tokens(arch)}
         try:
@@ -156,15 +158,26 @@ class VLLMBackend:
         params = SamplingParams(temperature=s.temperature, top_p=s.top_p,
                                 max_tokens=s.max_new_tokens, seed=s.seed,
                                 stop=list(s.stop) or None, structured_outputs=structured)
-        size = self.chunk_size or len(requests)
-        results: list[Completion] = []
-        for start in range(0, len(requests), size):
-            done = self._chat(requests[start:start + size], params)
-            for offset, completion in enumerate(done):
+        model_type = (read_config(self.model_name) or {}).get("model_type")
+        results: list[Completion | None] = [None] * len(requests)
+        runnable = []
+        for index, request in enumerate(requests):
+            refusal = vllm_request_refusal(model_type, len(all_images(request.messages)))
+            if refusal:
+                results[index] = Completion.failed(refusal)
                 if on_result:
-                    on_result(start + offset, completion)
-            results.extend(done)
-        return results
+                    on_result(index, results[index])
+            else:
+                runnable.append(index)
+        size = self.chunk_size or len(runnable) or 1
+        for start in range(0, len(runnable), size):
+            chunk = runnable[start:start + size]
+            done = self._chat([requests[i] for i in chunk], params)
+            for index, completion in zip(chunk, done):
+                results[index] = completion
+                if on_result:
+                    on_result(index, completion)
+        return results  # type: ignore[return-value]
 
     def _chat(self, requests: list[GenerationRequest], params) -> list[Completion]:
         """One `LLM.chat` call; if it raises, split to isolate the request(s) that broke it."""
