@@ -22,8 +22,8 @@ def test_hf_run_covers_all_languages_and_the_results_contract(hf_sample_run):
     assert run["model_identity"]["dtype"] == "float32" and run["model_identity"]["device"] == "cpu"
     assert len(run["model_identity"]["chat_template_sha256"]) == 64
     assert {"transformers", "torch", "sacrebleu"} <= set(run["versions"])
-    assert {(s["lang"], s["metric"]) for s in results["scores"]} == {
-        (lang, m) for lang in MELLA_LANGS for m in ("bleu", "chrf", "chrf++")}
+    assert {(s["lang"], s["metric"]) for s in results["scores"]} >= {
+        (lang, m) for lang in MELLA_LANGS for m in ("bleu", "chrf", "chrf++")}  # the task may add more
     assert all(s["value"] is not None and s["n"] >= 6 and s["failed"] == 0 for s in results["scores"])
     assert results["tasks"]["linguistic"]["sha256"]
     assert len(samples) == run["counts"]["samples"] == run["counts"]["ok"]
