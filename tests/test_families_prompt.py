@@ -173,3 +173,24 @@ def test_builders_write_no_more_than_a_few_megabytes(family_dir):
     for family in ("llava", "gemma3", "internvl"):
         size = sum(p.stat().st_size for p in family_dir(family).rglob("*") if p.is_file())
         assert size < 8e6, (family, size)
+
+
+def test_vllm_start_up_message_names_the_root_cause():
+    from mella_eval.backends.vllm_backend import _root_cause
+
+    try:
+        try:
+            {}["\n"]
+        except KeyError as inner:
+            raise RuntimeError("Engine core initialization failed. See root cause above.") from inner
+    except RuntimeError as outer:
+        assert _root_cause(outer) == "KeyError: '\\n'"
+    assert _root_cause(TypeError("bad\nsecond line")) == "TypeError: bad"
+
+
+def test_onevision_multi_image_requests_are_refused_per_sample_on_vllm():
+    from mella_eval.backends.checkpoint_checks import vllm_request_refusal
+
+    assert vllm_request_refusal("llava_onevision", 1) is None
+    assert "base resolution" in vllm_request_refusal("llava_onevision", 2)
+    assert vllm_request_refusal("qwen2_vl", 3) is None
