@@ -204,7 +204,7 @@ def test_clear_errors_for_a_pool_too_big_and_an_engine_that_cannot_start(tiny_vl
         too_many.close()
     broken = RayVLLMBackend(str(tiny_vlm), max_model_len=10**7, ray_init_kwargs=local_ray.init_kwargs)
     try:
-        with pytest.raises(MellaError, match="cannot start vLLM") as error:
+        with pytest.raises(MellaError, match="Qwen2VLForConditionalGeneration cannot run on --backend vllm") as error:
             broken.generate(requests)
     finally:
         broken.close()
