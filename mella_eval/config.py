@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mella_eval.errors import MellaError
+from mella_eval.judge_args import judge_reliability_fields, panel_label
 from mella_eval.languages import parse_langs
 from mella_eval.shard import parse_shard
 
@@ -72,6 +73,11 @@ class RunConfig:
     judge_tensor_parallel_size: int = 1
     max_judge_failure_rate: float = 0.05
     wrong_language: str = "zero"  # zero: wrong-language answers get judge scores of 0; flag: only flagged
+    # judge reliability (mella_eval/judge_args.py): repeats, both orders of pairwise rubrics, panels
+    judge_repeats: int = 1
+    judge_temperature: float | None = None  # None: the rubric's generation.temperature
+    judge_swap: bool | None = None  # None: on for pairwise rubrics
+    judge_panel: tuple = ()  # PanelJudge entries of --judge-panel; judge_model is then "panel:..."
     # A run whose share of failed samples exceeds this exits 1 (results are still written).
     max_failure_rate: float = 0.0
     # Images: a per-sample error past this size; paths outside the dataset folder only if allowed.
@@ -129,10 +135,13 @@ class RunConfig:
             judge_tensor_parallel_size=args.judge_tensor_parallel_size,
             max_judge_failure_rate=args.max_judge_failure_rate,
             wrong_language=args.wrong_language,
+            **judge_reliability_fields(args),
             max_failure_rate=args.max_failure_rate,
             max_image_bytes=_image_bytes(args.max_image_mb),
             allow_external_images=args.allow_external_images,
         )
+        if config.judge_panel:  # the panel stands for the judge everywhere a judge is asked for
+            config.judge_model = panel_label(config.judge_panel)
         config.validate()
         return config
 
@@ -173,7 +182,8 @@ class RunConfig:
             raise MellaError(f"--judge-concurrency must be a positive integer, got {self.judge_concurrency}")
         if self.judge_backend == "openai" and not self.judge_base_url:
             raise MellaError("--judge-backend openai needs --judge-base-url")
-        if self.judge_model and self.judge_backend in ("auto", "vllm", "hf") and not self.judge_base_url \
+        if self.judge_model and not self.judge_panel and self.judge_backend in ("auto", "vllm", "hf") \
+                and not self.judge_base_url \
                 and _looks_like_path(self.judge_model) and not Path(self.judge_model).expanduser().exists():
             raise MellaError(f"--judge-model {self.judge_model}: no such file or folder")
         if not 0 <= self.max_failure_rate <= 1:

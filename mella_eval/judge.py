@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 
 from mella_eval.build import GenerationRequest
 from mella_eval.data import Sample
+from mella_eval.judge_reliability import ask_record, combine, reliability, zero_scores
 from mella_eval.rubric import Rubric, Verdict, load_rubric
 from mella_eval.store import judgement_key
 from mella_eval.tasks import GenerationSettings, Task
@@ -47,6 +48,7 @@ class JudgeOutcome:
     judged: int = 0
     failed: int = 0
     injection_suspected: int = 0  # answers sent to the judge that look like injection attempts
+    reliability: dict = field(default_factory=dict)  # rubric -> figures (judge_reliability.py)
 
     @property
     def failure_rate(self) -> float:
@@ -55,7 +57,8 @@ class JudgeOutcome:
     def as_dict(self, max_failure_rate: float) -> dict:
         return {"identity": self.identity, "rubrics": self.rubrics, "usage": self.usage, "counts": self.counts, "judged": self.judged,
                 "failed": self.failed, "failure_rate": round(self.failure_rate, 6),
-                "max_failure_rate": max_failure_rate, "injection_suspected": self.injection_suspected}
+                "max_failure_rate": max_failure_rate, "injection_suspected": self.injection_suspected,
+                **({"reliability": self.reliability} if self.reliability else {})}
 
 
 def judged_tasks(tasks: list[Task]) -> list[tuple[Task, Rubric]]:
@@ -77,76 +80,137 @@ def judge_config(config):
 
 def run_judge(tasks: list[Task], records: list[dict], samples: dict[tuple, Sample], config,
               backend_factory, store) -> JudgeOutcome:
-    """Judge every eligible record in place: `record["judge"]` and its judge metrics."""
-    from mella_eval.generate import generate_all
+    """Judge every eligible record in place: `record["judge"]` and its judge metrics.
 
+    Every judge of the panel (or the one --judge-model) is asked about every answer, in both
+    orders of a pairwise rubric (--judge-swap) and --judge-repeats times each; the asks become
+    one verdict by mella_eval/judge_reliability.py, and their agreement is reported."""
     pairs = judged_tasks(tasks)
     outcome = JudgeOutcome(rubrics={r.name: {"version": r.version, "sha256": r.sha256,
                                              "file": r.file.name} for _, r in pairs})
     if not pairs:
         return outcome
-    backend = backend_factory()
-    identity = backend.cache_identity()
-    outcome.identity = identity
-    requests, keys, targets = [], {}, {}
-    for task, rubric in pairs:
-        settings = GenerationSettings(max_new_tokens=rubric.max_new_tokens, temperature=0.0,
-                                      json_schema=rubric.schema_json)
-        for record in records:
-            if record["task"] != task.name or record["status"] != "ok" or record["prediction"] is None:
-                continue
-            zero = bool(record.get("wrong_language")) and config.wrong_language == "zero"
-            if zero and not rubric.judges_wrong_language:
-                _set_verdict(record, rubric, _zeroed(rubric, record), raw=None, usage={})
-                continue
-            sample = samples[(record["task"], record["lang"], record["id"])]
-            request = GenerationRequest(
-                task=record["task"], lang=record["lang"], sample_id=record["id"],
-                messages=rubric.render(record["prediction"], sample), settings=settings)
-            keys[request.key] = judgement_key(identity, rubric.sha256,
-                                              rubric.inputs(record["prediction"], sample))
-            requests.append(request)
-            targets[request.key] = (record, rubric, zero)
-
-    def reject(request: GenerationRequest, completion) -> str | None:
-        verdict = targets[request.key][1].parse(completion.text)
-        return None if verdict.status == "ok" else f"parse_error: {verdict.reason}"
-
-    try:
-        completions, stats = generate_all(backend, requests, store, kind="judgement", keys=keys,
-                                          desc="judge", reject=reject)
-        outcome.requests = stats.as_dict()
-    finally:
-        backend.close()
-
-    for key, completion in completions.items():
-        record, rubric, zero = targets[key]
-        if completion.status != "ok":
-            verdict = Verdict("error", {}, reason=completion.reason)
+    panel = list(config.judge_panel)
+    judges = [(j.name, j.run_config(config)) for j in panel] or [("", config)]
+    asks: dict[tuple, list] = {}  # record key -> [(ask, verdict, raw, usage)]
+    targets: dict[tuple, tuple] = {}  # record key -> (record, rubric, zero)
+    identities, totals = [], {"reused": 0, "new": 0, "failed": 0}
+    for name, judge_run_config in judges:
+        if name:
+            from mella_eval.backends import create_backend
+            backend = create_backend(judge_config(judge_run_config))
         else:
-            verdict = rubric.parse(completion.text)
-            if zero and verdict.status == "ok":  # judged for its other scores; this one is 0
-                scores = {k: 0 if k in rubric.zero_dimensions else v for k, v in verdict.scores.items()}
-                verdict = replace(verdict, scores=scores,
-                                  label=rubric.derive_label(scores) if rubric.label_rules else verdict.label,
-                                  reason="wrong language: " + ", ".join(rubric.zero_dimensions) + " set to 0")
-        _set_verdict(record, rubric, verdict, raw=completion.text, usage=completion.usage)
-        for name in ("prompt_tokens", "completion_tokens"):
-            outcome.usage[name] += int(completion.usage.get(name, 0) or 0)
-    outcome.judged = len(completions)
-    outcome.failed = sum(1 for c in completions if targets[c][0]["judge"]["status"] != "ok")
+            backend = backend_factory()
+        try:
+            identity = backend.cache_identity()
+            identities.append({"name": name, **identity} if name else identity)
+            stats = _ask_judge(name, backend, identity, pairs, records, samples, config, store, asks, targets)
+        finally:
+            backend.close()
+        for key in totals:
+            totals[key] += stats.get(key, 0)
+    outcome.identity = {"panel": identities} if panel else identities[0]
+    outcome.requests = totals
+    for key, (record, rubric, zero) in targets.items():
+        given = [(ask, verdict) for ask, verdict, _, _ in asks[key]]
+        verdict, by_judge = combine(rubric, given)
+        first = asks[key][0]
+        _set_verdict(record, rubric, verdict, raw=first[2], usage=first[3])
+        if len(given) > 1:
+            record["judge"]["asks"] = [ask_record(a, v, raw, usage) for a, v, raw, usage in asks[key]]
+            record["judge"]["by_judge"] = by_judge
+        for _, _, _, usage in asks[key]:
+            for field_name in ("prompt_tokens", "completion_tokens"):
+                outcome.usage[field_name] += int(usage.get(field_name, 0) or 0)
+    outcome.judged = len(targets)
+    outcome.failed = sum(1 for record, _, _ in targets.values() if record["judge"]["status"] != "ok")
     outcome.counts = judge_counts(records, [t.name for t, _ in pairs])
-    outcome.injection_suspected = _warn_injections([targets[k][0] for k in completions])
+    outcome.injection_suspected = _warn_injections([record for record, _, _ in targets.values()])
+    names = [name for name, _ in judges]
+    for task, rubric in pairs:
+        if config.judge_repeats > 1 or len(names) > 1 or _swaps(rubric, config):
+            figures = reliability(records, rubric, [t.name for t, r in pairs if r.name == rubric.name],
+                                  names, config.judge_repeats, _swaps(rubric, config))
+            outcome.reliability[rubric.name] = figures
     inconsistent = sum(row["inconsistent"] for row in outcome.counts)
     if inconsistent:
         log.warning("judge: %d replies gave a label their own scores contradict; the label was "
                     "derived from the scores by the rubric's rules (see inconsistent in results' judge "
                     "counts)", inconsistent)
     if outcome.judged:
-        log.info("judge: %d judgements (%d reused, %d new), %d failed (%.1f%%)", outcome.judged,
-                 outcome.requests["reused"], outcome.requests["new"], outcome.failed,
-                 100 * outcome.failure_rate)
+        log.info("judge: %d answers judged (%d requests reused, %d new), %d failed (%.1f%%)", outcome.judged,
+                 totals["reused"], totals["new"], outcome.failed, 100 * outcome.failure_rate)
     return outcome
+
+
+def _swaps(rubric: Rubric, config) -> bool:
+    """Whether this rubric's answers are judged in both orders (pairwise rubrics, unless --no-judge-swap)."""
+    return rubric.pairwise is not None and config.judge_swap is not False
+
+
+def _ask_judge(name: str, backend, identity: dict, pairs, records, samples, config, store,
+               asks: dict, targets: dict) -> dict:
+    """Send one judge every ask of every eligible record; its verdicts are added to `asks`."""
+    from mella_eval.generate import generate_all
+
+    requests, keys, where = [], {}, {}
+    for task, rubric in pairs:
+        temperature = config.judge_temperature if config.judge_temperature is not None else rubric.temperature
+        if config.judge_repeats > 1 and temperature == 0:
+            log.warning("judge: --judge-repeats %d at temperature 0 measures only how deterministic "
+                        "the judge is; give --judge-temperature (or the rubric's generation.temperature)",
+                        config.judge_repeats)
+        orders = (False, True) if _swaps(rubric, config) else (False,)
+        for record in records:
+            if record["task"] != task.name or record["status"] != "ok" or record["prediction"] is None:
+                continue
+            record_key = (record["task"], record["lang"], record["id"])
+            zero = bool(record.get("wrong_language")) and config.wrong_language == "zero"
+            if zero and not rubric.judges_wrong_language:
+                if record_key not in targets:  # scored 0 once, without any judge
+                    targets[record_key] = (record, rubric, zero)
+                    asks[record_key] = [({"judge": "", "swapped": False, "repeat": 0},
+                                         _zeroed(rubric, record), None, {})]
+                continue
+            targets[record_key] = (record, rubric, zero)
+            sample = samples[record_key]
+            for swapped in orders:
+                for repeat in range(config.judge_repeats):
+                    settings = GenerationSettings(max_new_tokens=rubric.max_new_tokens, temperature=temperature,
+                                                  seed=repeat, json_schema=rubric.schema_json)
+                    # The first order's first ask keeps its old id and key: stored replies stay usable.
+                    sample_id = record["id"] if not (swapped or repeat) else \
+                        f"{record['id']}#{'swapped' if swapped else 'first'}-{repeat + 1}"
+                    request = GenerationRequest(task=record["task"], lang=record["lang"], sample_id=sample_id,
+                                                messages=rubric.render(record["prediction"], sample, swapped),
+                                                settings=settings)
+                    inputs = rubric.inputs(record["prediction"], sample, swapped)
+                    if repeat:
+                        inputs["repeat"] = repeat
+                    if temperature:
+                        inputs["temperature"] = temperature
+                    keys[request.key] = judgement_key(identity, rubric.sha256, inputs)
+                    requests.append(request)
+                    where[request.key] = (record_key, {"judge": name, "swapped": swapped, "repeat": repeat})
+
+    def reject(request: GenerationRequest, completion) -> str | None:
+        verdict = targets[where[request.key][0]][1].parse(completion.text)
+        return None if verdict.status == "ok" else f"parse_error: {verdict.reason}"
+
+    completions, stats = generate_all(backend, requests, store, kind="judgement", keys=keys,
+                                      desc=f"judge {name}".strip(), reject=reject, identity=identity)
+    for request in requests:  # in asking order
+        completion = completions[request.key]
+        record_key, ask = where[request.key]
+        _, rubric, zero = targets[record_key]
+        if completion.status != "ok":
+            verdict = Verdict("error", {}, reason=completion.reason)
+        else:
+            verdict = rubric.parse(completion.text)
+            if zero and verdict.status == "ok":  # judged for its other scores; these are 0
+                verdict = zero_scores(rubric, verdict)
+        asks.setdefault(record_key, []).append((ask, verdict, completion.text, completion.usage))
+    return stats.as_dict()
 
 
 def _warn_injections(judged: list[dict]) -> int:

@@ -28,7 +28,7 @@ from mella_eval.templates import check_template
 
 REQUIRED_KEYS = ("name", "version", "description", "dimensions", "system", "user", "schema")
 OPTIONAL_KEYS = ("include_image", "generation", "labels", "label_metric", "positive_label",
-                 "zero_dimensions", "label_rules")
+                 "zero_dimensions", "label_rules", "pairwise", "user_swapped")
 # Placeholders of the prompt templates; all but language and candidate(_tag) come from the sample.
 # {candidate} becomes the delimited block <candidate-TAG>...</candidate-TAG>; {candidate_tag} is
 # that tag's name, for a system prompt that wants to say where the candidate ends.
@@ -90,6 +90,13 @@ class Rubric:
     label_rules: tuple[LabelRule, ...] = ()
     include_image: bool = True
     max_new_tokens: int = 400
+    temperature: float = 0.0  # generation.temperature: what repeated judgements sample at
+    # A pairwise rubric grades two answers (e.g. a reference and the candidate) in one prompt:
+    # `pairwise` names their two score dimensions in the order `user` shows them; `user_swapped`
+    # is the user prompt with the two in the other order, so position bias can be measured
+    # (--judge-swap). The reply keys name the answers by role, not by position.
+    pairwise: tuple[str, str] | None = None
+    user_swapped: str | None = None
 
     @property
     def schema_json(self) -> str:
@@ -104,7 +111,7 @@ class Rubric:
         return any(d.key not in self.zero_dimensions for d in self.dimensions)
 
     def used_placeholders(self) -> list[str]:
-        return [p for p in PLACEHOLDERS if "{" + p + "}" in self.system + self.user]
+        return [p for p in PLACEHOLDERS if "{" + p + "}" in self.system + self.user + (self.user_swapped or "")]
 
     def derive_label(self, scores: dict) -> str | None:
         """The label the rubric's rules give these scores (None: the rubric has no rules)."""
@@ -148,7 +155,7 @@ class Rubric:
             "item_rubric": text(getattr(sample, "item_rubric", None)),
         }
 
-    def inputs(self, candidate: str, sample) -> dict:
+    def inputs(self, candidate: str, sample, swapped: bool = False) -> dict:
         """What the judgement depends on (its store key): used placeholders, image hashes and the
         prompt format. The delimiter tag is a function of these, so the key fixes the prompt."""
         values = self.values(candidate, sample)
@@ -156,14 +163,17 @@ class Rubric:
         out["candidate"], out["lang"] = candidate, sample.lang
         out["images"] = [i.sha256 for i in sample.images] if self.include_image else []
         out["prompt_format"] = PROMPT_FORMAT
+        if swapped:
+            out["order"] = "swapped"
         return out
 
-    def render(self, candidate: str, sample) -> tuple[Message, ...]:
-        """System + user messages for judging `candidate`, an answer to `sample`."""
+    def render(self, candidate: str, sample, swapped: bool = False) -> tuple[Message, ...]:
+        """System + user messages for judging `candidate`, an answer to `sample` (`swapped`: a
+        pairwise rubric's answers in the other order)."""
         values = self.values(candidate, sample)
         images: tuple[ImagePart, ...] = tuple(sample.images) if self.include_image else ()
         return (Message("system", (TextPart(self.system.format(**values)),)),
-                Message("user", images + (TextPart(self.user.format(**values)),)))
+                Message("user", images + (TextPart((self.user_swapped if swapped else self.user).format(**values)),)))
 
     def parse(self, raw: str | None) -> Verdict:
         if raw is None or not raw.strip():
@@ -274,6 +284,7 @@ def load_rubric(spec: str, base: Path | None = None) -> Rubric:
         raise TaskError(path, "schema", f"properties and required must be exactly: {', '.join(sorted(expected))}")
     for key in ("system", "user"):
         _check_prompt(path, key, doc[key])
+    pairwise, swapped = _pairwise(path, doc)
     if not isinstance(doc.get("include_image", True), bool):
         raise TaskError(path, "include_image", "expected true or false")
     generation = doc.get("generation") or {}
@@ -281,13 +292,40 @@ def load_rubric(spec: str, base: Path | None = None) -> Rubric:
     if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool) \
             or not 1 <= max_new_tokens <= 2**31 - 1:
         raise TaskError(path, "generation.max_new_tokens", "expected a positive integer")
+    temperature = generation.get("temperature", 0.0)
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
+            or not 0 <= temperature <= 2:
+        raise TaskError(path, "generation.temperature", "expected a number in [0, 2]")
     return Rubric(
         name=doc["name"], version=str(doc["version"]), file=path.resolve(),
         sha256=hashlib.sha256(raw).hexdigest(), dimensions=tuple(dims), labels=tuple(labels),
         label_metric=doc.get("label_metric"), positive_label=doc.get("positive_label"),
         zero_dimensions=tuple(zero), label_rules=rules, system=doc["system"], user=doc["user"], schema=schema,
         include_image=doc.get("include_image", True), max_new_tokens=max_new_tokens,
+        temperature=float(temperature), pairwise=pairwise, user_swapped=swapped,
     )
+
+
+def _pairwise(path: Path, doc: dict) -> tuple[tuple[str, str] | None, str | None]:
+    """`pairwise: [first, second]` (dimension keys) needs `user_swapped`, the user prompt with the answers' order swapped,
+    using the same placeholders as `user` (only the order differs)."""
+    pairwise, swapped = doc.get("pairwise"), doc.get("user_swapped")
+    keys = list(doc["dimensions"])
+    if pairwise is not None and (not isinstance(pairwise, list) or len(pairwise) != 2
+                                 or len(set(map(str, pairwise))) != 2 or not all(p in keys for p in pairwise)):
+        raise TaskError(path, "pairwise", f"expected the two answers' score dimensions in the order "
+                                          f"the user prompt shows them (two of {', '.join(map(str, keys))})")
+    if (pairwise is not None) != (swapped is not None):
+        raise TaskError(path, "user_swapped" if pairwise else "pairwise",
+                        "a pairwise rubric needs user_swapped (its user prompt with the two answers "
+                        "in the other order), and user_swapped needs pairwise")
+    if swapped is None:
+        return None, None
+    used = set(check_template(path, "user_swapped", swapped, PLACEHOLDERS))
+    _check_prompt(path, "user_swapped", swapped)
+    if used != set(check_template(path, "user", doc["user"], PLACEHOLDERS)) or swapped == doc["user"]:
+        raise TaskError(path, "user_swapped", "expected the user prompt's placeholders in another order")
+    return tuple(pairwise), swapped
 
 
 def _expect_text(path: Path, key: str, value) -> None:
@@ -345,7 +383,7 @@ def _label_rules(path: Path, given, labels: list[str], keys: list[str]) -> tuple
 
 def _check_prompt(path: Path, key: str, template) -> None:
     used = check_template(path, key, template, PLACEHOLDERS)
-    if key == "user" and "candidate" not in used:
+    if key in ("user", "user_swapped") and "candidate" not in used:
         raise TaskError(path, key, "the user template must contain {candidate}")
     if re.search(r"<\s*/?\s*candidate", template, re.IGNORECASE):
         raise TaskError(path, key, "remove the <candidate> tags: {candidate} is delimited by the "
