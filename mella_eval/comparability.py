@@ -120,8 +120,10 @@ def judge_of(run: RunData, task: str) -> tuple[dict | None, dict | None]:
     """(the judge's identity without its address, the task's rubric {name, version, sha256})."""
     judge = run.results.get("judge") or {}
     identity = judge.get("identity")
-    if isinstance(identity, dict):
-        identity = {k: v for k, v in identity.items() if k not in NOT_JUDGE_IDENTITY}
+    if isinstance(identity, dict) and isinstance(identity.get("panel"), list):  # --judge-panel
+        identity = {"panel": [_without_address(j) for j in identity["panel"]]}
+    elif isinstance(identity, dict):
+        identity = _without_address(identity)
     rubric_name = (run.results.get("tasks", {}).get(task) or {}).get("judge")
     rubric = (judge.get("rubrics") or {}).get(rubric_name) if rubric_name else None
     if rubric is not None:
@@ -129,9 +131,17 @@ def judge_of(run: RunData, task: str) -> tuple[dict | None, dict | None]:
     return identity, rubric
 
 
+def _without_address(identity):
+    if not isinstance(identity, dict):
+        return identity
+    return {k: v for k, v in identity.items() if k not in NOT_JUDGE_IDENTITY}
+
+
 def _describe_judge(identity: dict | None) -> str:
     if not identity:
         return "no recorded judge"
+    if isinstance(identity.get("panel"), list):
+        return "the panel " + ", ".join(f"{j.get('name')}={j.get('model')}" for j in identity["panel"])
     return " ".join(f"{k}={v}" for k, v in identity.items() if v not in (None, {}, []))
 
 
@@ -155,7 +165,18 @@ def judge_differences(baseline: RunData, candidate: RunData, task: str, metrics:
             return f"{r['name']} v{r.get('version')} (sha256 {str(r.get('sha256'))[:12]})" if r else "none recorded"
         out.append(f"judge rubrics differ for {which}: baseline {show(rubric_b)}, candidate "
                    f"{show(rubric_c)}; {fix}")
+    swap_b, swap_c = (_swapped(run, r) for run, r in ((baseline, rubric_b), (candidate, rubric_c)))
+    if sha_b == sha_c and swap_b != swap_c:  # one order's score vs the mean of both orders
+        out.append(f"judge orders differ for {which}: baseline judged "
+                   f"{'both orders' if swap_b else 'one order'}, candidate {'both orders' if swap_c else 'one order'}; "
+                   "compare runs made with the same --judge-swap")
     return out
+
+
+def _swapped(run: RunData, rubric: dict | None) -> bool:
+    """Whether a pairwise rubric's answers were judged in both orders (judge.reliability.<rubric>.swap)."""
+    figures = ((run.results.get("judge") or {}).get("reliability") or {}).get((rubric or {}).get("name")) or {}
+    return bool(figures.get("swap"))
 
 
 def _signatures(run: RunData, task: str) -> dict[tuple[str, str], str | None]:

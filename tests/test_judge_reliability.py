@@ -333,3 +333,41 @@ def test_panel_and_judge_model_together_is_an_error(tmp_path, ru_rows, capsys):
     code = cli.main(["run", "--predictions", str(preds), "--tasks", "culture", "--langs", "ru",
                      "--judge-model", "m", "--judge-panel", str(path), "--output-dir", str(tmp_path)])
     assert code == 2 and "either --judge-model or --judge-panel" in capsys.readouterr().err
+
+
+# -- compare: the panel mean, the same panel wherever it is served ---------------------------
+
+def compare_runs(baseline, candidate):
+    from mella_eval import compare
+    return compare.main(cli.build_parser().parse_args(["compare", str(baseline), str(candidate), "--n-boot", "200"]))
+
+
+def test_compare_uses_the_panel_mean_and_needs_the_same_panel(tmp_path, ru_rows, monkeypatch, capsys):
+    monkeypatch.setenv("API_JUDGE_KEY", "sk-api")
+    preds = culture_predictions(tmp_path / "p.jsonl", ru_rows)
+    judge_a = by_alt_text(ru_rows, [verdict(4 if c == "T" else 2) for c in A_LABELS], verdict(3))
+    judge_b = by_alt_text(ru_rows, [verdict(5 if c == "T" else 1) for c in B_LABELS], verdict(3))
+    runs = {}
+    for name in ("one", "two"):  # the same panel on other ports: comparable
+        with FaultServer(judge_a, model="judge-a") as a, FaultServer(judge_b, model="judge-b") as b:
+            run_culture(tmp_path, preds, ["--judge-panel", str(panel_file(tmp_path, a, b))], "--no-cache", name=name)
+        runs[name] = tmp_path / name
+    with FaultServer(judge_a, model="judge-a") as a:
+        run_culture(tmp_path, preds, ["--judge-model", a.model, "--judge-base-url", a.base_url], "--no-cache", name="single")
+    capsys.readouterr()
+    assert compare_runs(runs["one"], runs["two"]) == 0
+    out = capsys.readouterr().out
+    assert "judge_thickness" in out
+    assert compare_runs(runs["one"], tmp_path / "single") == 2
+    err = capsys.readouterr().err
+    assert "judges differ" in err and "the panel api=judge-a, local=judge-b" in err
+
+
+def test_compare_refuses_one_order_against_both(fixture_tasks, tmp_path, capsys):
+    (tmp_path / "both").mkdir()
+    (tmp_path / "one").mkdir()
+    run_llava(fixture_tasks, tmp_path / "both", llava_scores(8, 4))
+    run_llava(fixture_tasks, tmp_path / "one", llava_scores(8, 4), "--no-judge-swap")
+    capsys.readouterr()
+    assert compare_runs(tmp_path / "both" / "j", tmp_path / "one" / "j") == 2
+    assert "judge orders differ" in capsys.readouterr().err
