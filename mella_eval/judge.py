@@ -132,6 +132,8 @@ def run_judge(tasks: list[Task], records: list[dict], samples: dict[tuple, Sampl
             figures = reliability(records, rubric, [t.name for t, r in pairs if r.name == rubric.name],
                                   names, config.judge_repeats, _swaps(rubric, config))
             outcome.reliability[rubric.name] = figures
+    for _, rubric in pairs:
+        _add_calibration(outcome, rubric, list(zip(names, identities)), config)
     inconsistent = sum(row["inconsistent"] for row in outcome.counts)
     if inconsistent:
         log.warning("judge: %d replies gave a label their own scores contradict; the label was "
@@ -141,6 +143,23 @@ def run_judge(tasks: list[Task], records: list[dict], samples: dict[tuple, Sampl
         log.info("judge: %d answers judged (%d requests reused, %d new), %d failed (%.1f%%)", outcome.judged,
                  totals["reused"], totals["new"], outcome.failed, 100 * outcome.failure_rate)
     return outcome
+
+
+def _add_calibration(outcome: JudgeOutcome, rubric: Rubric, judges: list[tuple[str, dict]], config) -> None:
+    """The saved `judge-check` of each judge with this rubric, and one warning line per flagged one."""
+    from mella_eval.judge_check import saved_check
+
+    found = {}
+    for name, identity in judges:
+        check = saved_check(identity, rubric.sha256, config.cache_dir)
+        if check is not None:
+            found[name] = {key: check.get(key) for key in ("flagged", "flagged_langs", "thresholds", "by_lang")}
+            if check.get("flagged"):
+                log.warning("judge%s: its judge-check with rubric %s flagged it: it does not separate "
+                            "thick, thin, wrong and injected descriptions in %s; read its scores with care",
+                            f" {name}" if name else "", rubric.name, ", ".join(check.get("flagged_langs") or []))
+    if found:
+        outcome.reliability.setdefault(rubric.name, {})["calibration"] = found
 
 
 def _swaps(rubric: Rubric, config) -> bool:
