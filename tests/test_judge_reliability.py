@@ -371,3 +371,17 @@ def test_compare_refuses_one_order_against_both(fixture_tasks, tmp_path, capsys)
     capsys.readouterr()
     assert compare_runs(tmp_path / "both" / "j", tmp_path / "one" / "j") == 2
     assert "judge orders differ" in capsys.readouterr().err
+
+
+def test_repeats_and_both_orders_together(fixture_tasks, tmp_path):
+    code, results, records, texts, n = run_llava(fixture_tasks, tmp_path, llava_scores(9, 3),
+                                                 "--judge-repeats", "2", "--judge-temperature", "0.5")
+    assert code == 0 and len(texts) == 4 * n
+    figures = results["judge"]["reliability"]["llava_bench"]["overall"]
+    assert figures["position"][""]["pairs"] == 2 * n and figures["position"][""]["position_bias_rate"] == 1.0
+    # within one order the repeats agree exactly; the disagreement is all between the orders
+    assert figures["repeats"][""]["alpha"] == {"reference_score": 1.0, "candidate_score": 1.0}
+    assert figures["repeats"][""]["units"] == 2 * n and figures["repeats"][""]["label_identical"] is None
+    assert all([(a["swapped"], a["repeat"]) for a in r["judge"]["asks"]] ==
+               [(False, 0), (False, 1), (True, 0), (True, 1)] for r in records)
+    assert {s["value"] for s in results["scores"] if s["metric"] == "llava_relative"} == {100.0}
