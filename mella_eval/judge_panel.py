@@ -85,11 +85,13 @@ def _judge(path: Path, i: int, entry) -> PanelJudge:
         value = entry.get(key)
         if (key == "model" or value is not None) and (not isinstance(value, str) or not value.strip()):
             raise TaskError(path, f"{where}.{key}", f"expected a non-empty string, got {excerpt(value)}")
-    name = entry.get("name", entry["model"])
-    if not NAME_RE.match(name.rsplit("/", 1)[-1]) and "name" not in entry:
-        name = f"judge{i + 1}"
-    if not NAME_RE.match(name):
-        raise TaskError(path, f"{where}.name", "expected letters, digits, '.', '_' or '-' (at most 64)")
+    if "name" in entry:
+        name = entry["name"]
+        if not NAME_RE.match(name):
+            raise TaskError(path, f"{where}.name", "expected letters, digits, '.', '_' or '-' (at most 64)")
+    else:  # the model's last path part, where it makes a name
+        name = entry["model"].rstrip("/").rsplit("/", 1)[-1]
+        name = name if NAME_RE.match(name) else f"judge{i + 1}"
     backend = entry.get("backend", "auto")
     if backend not in BACKENDS:
         raise TaskError(path, f"{where}.backend", f"expected one of {', '.join(BACKENDS)}, got {excerpt(backend)}")
@@ -108,7 +110,7 @@ def _judge(path: Path, i: int, entry) -> PanelJudge:
     args = entry.get("model_args", {})
     if not isinstance(args, dict) or not all(isinstance(k, str) for k in args):
         raise TaskError(path, f"{where}.model_args", f"expected a mapping of name -> value, got {excerpt(args)}")
-    return PanelJudge(name=name.rsplit("/", 1)[-1] if "name" not in entry else name, model=entry["model"],
+    return PanelJudge(name=name, model=entry["model"],
                       backend=backend, base_url=entry.get("base_url"), api_key_env=entry.get("api_key_env"),
                       concurrency=entry.get("concurrency"), model_args=dict(args),
                       max_model_len=entry.get("max_model_len"),

@@ -385,3 +385,13 @@ def test_repeats_and_both_orders_together(fixture_tasks, tmp_path):
     assert all([(a["swapped"], a["repeat"]) for a in r["judge"]["asks"]] ==
                [(False, 0), (False, 1), (True, 0), (True, 1)] for r in records)
     assert {s["value"] for s in results["scores"] if s["metric"] == "llava_relative"} == {100.0}
+
+
+def test_panel_names_default_to_the_model_name(tmp_path):
+    path = tmp_path / "panel.yaml"
+    path.write_text("judges:\n  - {model: /models/Qwen2.5-VL-7B-Instruct/, backend: vllm}\n"
+                    "  - {model: 'org/judge:latest', base_url: 'http://127.0.0.1:9/v1', api_key_env: K}\n",
+                    encoding="utf-8")
+    first, second = load_panel(path)
+    assert first.name == "Qwen2.5-VL-7B-Instruct" and first.backend == "vllm"
+    assert second.name == "judge2" and second.api_key_env == "K"  # ':' makes no name
