@@ -223,11 +223,12 @@ class RunConfig:
 
 
 def parse_model_args(spec: str | None, flag: str = "--model-args") -> dict:
-    """`key=value,key2=value2` -> dict; values are Python literals where they parse (1, 0.9, True)."""
+    """`key=value,key2=value2` -> dict; values are Python literals where they parse (1, 0.9, True,
+    a dict or a list: commas inside brackets or quotes do not separate items)."""
     if not spec:
         return {}
     out = {}
-    for item in spec.split(","):
+    for item in _split_top_level(spec):
         if not item.strip():
             continue
         key, sep, raw = item.partition("=")
@@ -239,6 +240,26 @@ def parse_model_args(spec: str | None, flag: str = "--model-args") -> dict:
             value = raw.strip()
         out[key.strip()] = value
     return out
+
+
+def _split_top_level(spec: str) -> list[str]:
+    """Split on commas outside brackets and quotes, so a value may be a dict or a list:
+    `processor_size={'shortest_edge': 784, 'longest_edge': 3136},max_num_seqs=8`."""
+    items, depth, quote, start = [], 0, None, 0
+    for i, ch in enumerate(spec):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(depth - 1, 0)
+        elif ch == "," and depth == 0:
+            items.append(spec[start:i])
+            start = i + 1
+    items.append(spec[start:])
+    return items
 
 
 def check_server_url(flag: str, url: str) -> None:
