@@ -104,25 +104,50 @@ def reliability(records: list[dict], rubric: Rubric, task_names: list[str], judg
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in mine:
         groups.setdefault((r["task"], r["lang"]), []).append(r)
-    settings = {"judges": judges, "repeats": repeats, "swap": swap}
-    return {**settings, "overall": _figures(mine, rubric, judges, repeats, swap),
-            "by_lang": [{"task": t, "lang": l, **_figures(rs, rubric, judges, repeats, swap)}
-                        for (t, l), rs in groups.items()]}
+    # What the figures were computed from: enough to compute them again (merge of shards).
+    settings = {"judges": judges, "repeats": repeats, "swap": swap, "tasks": task_names,
+                "dimensions": [d.key for d in rubric.dimensions], "labels": list(rubric.labels),
+                "pairwise": list(rubric.pairwise) if rubric.pairwise else None}
+    return _section(mine, settings, groups)
 
 
-def _figures(records: list[dict], rubric: Rubric, judges: list[str], repeats: int, swap: bool) -> dict:
-    keys = [d.key for d in rubric.dimensions]
+def recompute_reliability(section: dict, records: list[dict]) -> dict:
+    """judge.reliability of merged shards: every figure computed again over all their records
+    (a saved calibration is kept as it is)."""
+    out = {}
+    for name, figures in section.items():
+        if "tasks" not in figures:  # only a calibration
+            out[name] = figures
+            continue
+        settings = {k: figures[k] for k in ("judges", "repeats", "swap", "tasks", "dimensions", "labels", "pairwise")}
+        mine = [r for r in records if r["task"] in settings["tasks"] and (r.get("judge") or {}).get("asks")]
+        groups: dict[tuple[str, str], list[dict]] = {}
+        for r in mine:
+            groups.setdefault((r["task"], r["lang"]), []).append(r)
+        out[name] = _section(mine, settings, groups)
+        if "calibration" in figures:
+            out[name]["calibration"] = figures["calibration"]
+    return out
+
+
+def _section(mine: list[dict], settings: dict, groups: dict) -> dict:
+    return {**settings, "overall": _figures(mine, settings),
+            "by_lang": [{"task": t, "lang": l, **_figures(rs, settings)} for (t, l), rs in groups.items()]}
+
+
+def _figures(records: list[dict], settings: dict) -> dict:
+    keys, judges, labelled = settings["dimensions"], settings["judges"], bool(settings["labels"])
     asks = [r["judge"]["asks"] for r in records]
     out: dict = {"answers": len(records)}
     out["judge_means"] = {
         j: {k: rounded(_mean([(r["judge"].get("by_judge") or {}).get(j, {}).get("scores", {}).get(k)
                               for r in records])) for k in keys} for j in judges}
-    if repeats > 1:
-        out["repeats"] = {j: _repeat_figures(asks, j, keys, bool(rubric.labels)) for j in judges}
-    if swap and rubric.pairwise:
-        out["position"] = {j: _position_figures(asks, j, rubric.pairwise, keys) for j in judges}
+    if settings["repeats"] > 1:
+        out["repeats"] = {j: _repeat_figures(asks, j, keys, labelled) for j in judges}
+    if settings["swap"] and settings["pairwise"]:
+        out["position"] = {j: _position_figures(asks, j, tuple(settings["pairwise"]), keys) for j in judges}
     if len(judges) > 1:
-        out["panel"] = _panel_figures(records, judges, keys, bool(rubric.labels))
+        out["panel"] = _panel_figures(records, judges, keys, labelled)
     return out
 
 

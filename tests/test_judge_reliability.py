@@ -395,3 +395,14 @@ def test_panel_names_default_to_the_model_name(tmp_path):
     first, second = load_panel(path)
     assert first.name == "Qwen2.5-VL-7B-Instruct" and first.backend == "vllm"
     assert second.name == "judge2" and second.api_key_env == "K"  # ':' makes no name
+
+
+def test_reliability_is_recomputed_over_merged_shards(fixture_tasks, tmp_path):
+    """What merge needs: the figures of all records computed again from the section's settings."""
+    from mella_eval.judge_reliability import recompute_reliability
+    code, results, records, _, n = run_llava(fixture_tasks, tmp_path, llava_scores(8, 4))
+    section = results["judge"]["reliability"]
+    assert section["llava_bench"]["pairwise"] == ["reference_score", "candidate_score"]
+    assert recompute_reliability(section, records) == section
+    half = recompute_reliability(section, records[: n // 2])
+    assert half["llava_bench"]["overall"]["position"][""]["pairs"] == n // 2
