@@ -8,7 +8,9 @@ references) becomes that sample's `error` and the run goes on. Rows without a la
 counted and reported in one warning line.
 
 Images are read and checked in `mella_eval.images` only: regular files, at most
-`max_image_bytes`, inside the dataset's folder unless `allow_external_images`.
+`max_image_bytes`, inside the dataset's folder unless `allow_external_images`. An image file
+becomes a `FileImagePart` (path, size, sha256, type; the bytes are read again when used);
+bytes embedded in a row stay an `ImagePart` of those bytes.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from mella_eval.errors import DataError
-from mella_eval.images import (DEFAULT_MAX_IMAGE_BYTES, ImageProblem, check_image,
-                               pil_image_bytes, read_image_file)
+from mella_eval.images import (DEFAULT_MAX_IMAGE_BYTES, FileImagePart, ImageProblem,
+                               check_image, pil_image_bytes)
 from mella_eval.messages import ImagePart
 from mella_eval.metrics.text import nfc
 from mella_eval.results import iter_jsonl_objects
@@ -327,9 +329,9 @@ def _load_image(item: Any, base_dir: Path | None, policy: ImagePolicy,
         if not item.strip() or "\0" in item:
             raise ImageProblem(f"image path {item!r} is not a file name")
         path = Path(item) if Path(item).is_absolute() or base_dir is None else base_dir / item
-        label = str(path)
-        data = read_image_file(path, max_bytes=policy.max_bytes,
-                               allowed_roots=policy.roots(base_dir))
+        # By reference: checked now, read again when a request needs the bytes.
+        return FileImagePart.load(path, max_bytes=policy.max_bytes,
+                                  allowed_roots=policy.roots(base_dir))
     elif item is not None and data is None and hasattr(item, "save") and hasattr(item, "size"):
         data = pil_image_bytes(item, label)  # a PIL image
     if data is None:

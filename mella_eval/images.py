@@ -13,16 +13,23 @@ message; the data loader records it as that sample's error and the run goes on.
   is uploaded, so a hostile dataset must not name `~/.ssh/id_rsa.png`.
 - At most `MAX_IMAGE_PIXELS` pixels (PIL's own warning threshold, ~89 megapixels): a PNG of a
   few KB can declare 20000 x 20000 pixels and take gigabytes to decode.
+
+Image files are kept by reference (`FileImagePart`): loading reads a file once to check it and
+compute its sha256 and type, then lets the bytes go; a backend reads it again when the request
+is about to be sent. Memory then stays flat however many samples a run has.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
 import stat
 from collections.abc import Sequence
 from pathlib import Path
+
+from mella_eval.messages import ImagePart
 
 DEFAULT_MAX_IMAGE_BYTES = 64 << 20
 MAX_IMAGE_PIXELS = 89_478_485  # PIL.Image.MAX_IMAGE_PIXELS's default; decoded RGB ~ 256 MiB
@@ -65,6 +72,52 @@ def read_image_file(path: Path, *, max_bytes: int | None = None,
         raise ImageProblem(f"cannot read image {path}: {e.strerror or e}") from None
     finally:
         os.close(fd)
+
+
+class FileImagePart(ImagePart):
+    """An `ImagePart` of an image file, held by path: `data` reads the file each time it is used
+    (same confinement and size cap as at load) and keeps nothing. `sha256` and `mime_type` are
+    those of the bytes checked at load, so request keys, prompt hashes and records never read the
+    file; if it changed since, `data` raises `ImageProblem` (that request fails, the run goes on)."""
+
+    def __init__(self, path: Path, *, sha256: str, mime_type: str, size: int,
+                 max_bytes: int | None = None, allowed_roots: Sequence[Path] | None = None):
+        # ImagePart is frozen: set our fields as the dataclass itself does. Pre-filling the
+        # instance __dict__ answers its cached_property sha256/mime_type without the bytes.
+        for name, value in (("path", Path(path)), ("size", size), ("max_bytes", max_bytes),
+                            ("allowed_roots", None if allowed_roots is None else tuple(allowed_roots)),
+                            ("sha256", sha256), ("mime_type", mime_type)):
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def load(cls, path: Path, *, max_bytes: int | None = None,
+             allowed_roots: Sequence[Path] | None = None) -> "FileImagePart":
+        """Read and check the file once (as `read_image_file` + `check_image`), keep its path."""
+        data = read_image_file(path, max_bytes=max_bytes, allowed_roots=allowed_roots)
+        check_image(data, str(path), max_bytes=max_bytes)
+        probe = ImagePart(data)  # the same sha256 and type an in-memory image would have
+        return cls(path, sha256=probe.sha256, mime_type=probe.mime_type, size=len(data),
+                   max_bytes=max_bytes, allowed_roots=allowed_roots)
+
+    @property
+    def data(self) -> bytes:
+        data = read_image_file(self.path, max_bytes=self.max_bytes, allowed_roots=self.allowed_roots)
+        if len(data) != self.size or hashlib.sha256(data).hexdigest() != self.sha256:
+            raise ImageProblem(f"image {self.path} changed since the dataset was loaded "
+                               f"(sha256 {self.sha256[:12]}... expected); run again")
+        return data
+
+    def __repr__(self) -> str:  # the dataclass repr would read the file
+        return f"FileImagePart(path={str(self.path)!r}, sha256={self.sha256[:12]!r}, size={self.size})"
+
+    def __reduce__(self):  # pickled (ray) as the reference, not the bytes
+        return (_rebuild_file_image, (self.path, self.sha256, self.mime_type, self.size,
+                                      self.max_bytes, self.allowed_roots))
+
+
+def _rebuild_file_image(path, sha256, mime_type, size, max_bytes, allowed_roots):
+    return FileImagePart(path, sha256=sha256, mime_type=mime_type, size=size,
+                         max_bytes=max_bytes, allowed_roots=allowed_roots)
 
 
 def check_image(data: bytes, label: str, *, max_bytes: int | None = None) -> None:

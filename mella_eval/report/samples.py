@@ -32,6 +32,20 @@ def rank_worst(records: list[dict], metrics: list[str]) -> tuple[str, list[tuple
     return "sentence chrF", sorted(scored, key=_rank_key), len(usable) - len(scored)
 
 
+def shown_image_shas(run: Run) -> set[str]:
+    """sha256 of every image the report shows: the first image of each task's worst samples
+    (what `Thumbs.url` looks up). The run writes thumbnails for these only."""
+    shas: set[str] = set()
+    for task in run.tasks:
+        records = [r for r in run.records if r.get("task") == task]
+        _, ranked, _ = rank_worst(records, run.metrics(task))
+        for _, record in ranked[:WORST_PER_TASK]:
+            images = record.get("image_sha256") or []
+            if isinstance(images, list) and images and isinstance(images[0], str):
+                shas.add(images[0])
+    return shas
+
+
 def _rank_key(item: tuple[float, dict]):
     value, record = item
     return value, str(record.get("lang")), str(record.get("id"))
