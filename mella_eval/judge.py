@@ -91,6 +91,9 @@ def run_judge(tasks: list[Task], records: list[dict], samples: dict[tuple, Sampl
     if not pairs:
         return outcome
     panel = list(config.judge_panel)
+    if config.judge_swap and not any(r.pairwise for _, r in pairs):
+        log.warning("judge: --judge-swap has no effect here: no rubric of these tasks grades two "
+                    "answers (a pairwise rubric declares pairwise and user_swapped)")
     judges = [(j.name, j.run_config(config)) for j in panel] or [("", config)]
     asks: dict[tuple, list] = {}  # record key -> [(ask, verdict, raw, usage)]
     targets: dict[tuple, tuple] = {}  # record key -> (record, rubric, zero)

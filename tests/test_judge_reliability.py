@@ -406,3 +406,13 @@ def test_reliability_is_recomputed_over_merged_shards(fixture_tasks, tmp_path):
     assert recompute_reliability(section, records) == section
     half = recompute_reliability(section, records[: n // 2])
     assert half["llava_bench"]["overall"]["position"][""]["pairs"] == n // 2
+
+
+def test_judge_swap_on_a_rubric_with_one_answer_says_it_does_nothing(tmp_path, ru_rows, caplog):
+    preds = culture_predictions(tmp_path / "p.jsonl", ru_rows)
+    with FaultServer(default=verdict(4)) as server:
+        code, results, _ = run_culture(tmp_path, preds, ["--judge-model", server.model, "--judge-base-url",
+                                                         server.base_url], "--judge-swap")
+        assert len(server.requests) == 8
+    assert code == 0 and "--judge-swap has no effect here" in caplog.text
+    assert "reliability" not in results["judge"]
