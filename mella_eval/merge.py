@@ -106,6 +106,10 @@ def merge_runs(dirs: list[Path], out: Path) -> Path:
             "judged": judged, "failed": failed,
             "failure_rate": round(failed / judged, 6) if judged else 0.0,
         }
+        if "reliability" in first["judge"]:  # repeats, orders, panels: over all merged records
+            from mella_eval.judge_reliability import recompute_reliability
+
+            results["judge"]["reliability"] = recompute_reliability(first["judge"]["reliability"], records)
         if "injection_suspected" in first["judge"]:  # counted per shard: the sum, not the first's
             results["judge"]["injection_suspected"] = sum(
                 s[1]["judge"].get("injection_suspected", 0) for s in shards)
