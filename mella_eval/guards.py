@@ -24,6 +24,8 @@ def annotate_guards(records: list[dict], tasks: dict | None = None) -> None:
             continue
         task = tasks.get(record["task"])
         expected = task.expected_answer_lang(record["lang"]) if task is not None else record["lang"]
+        if expected != record["lang"]:  # the task declares answer_lang: say so on the sample
+            record["expected_lang"] = expected
         # One verdict gives both fields (the judge zeroes on wrong_language and names
         # detected_lang): wrong_language is True exactly when detected_lang is neither "und"
         # nor the expected language.

@@ -255,7 +255,8 @@ def _zeroed(rubric: Rubric, record: dict) -> Verdict:
     return Verdict("ok", {d.key: 0 for d in rubric.dimensions},
                    label=next((l for l in rubric.labels if l != rubric.positive_label), None),
                    rationale=None,
-                   reason=f"wrong language (detected {record.get('detected_lang')}): scored 0 "
+                   reason=f"wrong language (expected {record.get('expected_lang', record['lang'])}, "
+                          f"detected {record.get('detected_lang')}): scored 0 "
                           "without a judge request (--wrong-language zero)")
 
 

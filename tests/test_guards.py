@@ -44,6 +44,18 @@ def test_the_task_says_which_language_answers_are_in():
     annotate_guards(rows, {"xgqa": AnswersIn("en"), "maxm": AnswersIn(None)})
     assert [r["wrong_language"] for r in rows] == [False, True, True]
     assert rows[1]["detected_lang"] == "ko" and rows[2]["detected_lang"] == "en"
+    # The sample says which language was expected when it is not the sample's own.
+    assert [r.get("expected_lang") for r in rows] == ["en", "en", None]
+
+
+def test_the_judge_reason_names_the_expected_and_the_detected_language():
+    from mella_eval.judge import _zeroed
+    from mella_eval.rubric import load_rubric
+
+    rows = [record("xgqa", "ko", "눈 속에서 개 두 마리가 놀고 있다.")]
+    annotate_guards(rows, {"xgqa": AnswersIn("en")})
+    verdict = _zeroed(load_rubric("thick_description"), rows[0])
+    assert verdict.reason.startswith("wrong language (expected en, detected ko)")
 
 
 def test_every_task_language_is_checked_and_counted():
