@@ -13,7 +13,10 @@ sha256), a task file with cheap metrics (chrf, rouge_l) and a predictions file, 
 For each run it prints the harness process's peak RSS (ru_maxrss from wait4), the wall time,
 the time from the subprocess's start to the first request's arrival at the server (openai),
 and the run folder's size (with the thumbs/ part). Last, per mode, the peak RSS growth per
-sample between the smallest and the largest size. Targets (issue 12): <= 10 KB per sample,
+sample between the smallest and the largest size. With --phases the harness runs under a
+wrapper (this script, `--child`) that records the process's peak RSS at the end of each phase
+of `mella_eval.evaluator.run` (load, build, generate, records, guards, metrics, summarize,
+write, thumbnails), to show where the memory goes. Targets (issue 12): <= 10 KB per sample,
 run folder <= 40 MB at 12,800 samples, first request within 5 s at 12,800.
 """
 
@@ -101,9 +104,42 @@ def folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def run_once(workload: Path, mode: str, out: Path) -> dict:
+PHASES = ("_load", "build_requests", "_generate", "make_records", "annotate_guards",
+          "add_sample_metrics", "summarize", "write_run", "write_thumbnails")
+
+
+def child(marks_path: str, argv: list[str]) -> None:
+    """`mella-eval run ARGV` in this process, the peak RSS (MB) after each phase -> marks_path."""
+    import resource
+
+    import mella_eval.evaluator as evaluator
+    from mella_eval.cli import main as cli_main
+
+    marks = []
+
+    def wrapped(name, fn):
+        def call(*args, **kwargs):
+            result = fn(*args, **kwargs)
+            marks.append((name.lstrip("_"), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+            return result
+        return call
+
+    for name in PHASES:
+        setattr(evaluator, name, wrapped(name, getattr(evaluator, name)))
+    try:
+        code = cli_main(argv)
+    except SystemExit as e:
+        code = e.code
+    Path(marks_path).write_text(json.dumps(marks), encoding="utf-8")
+    raise SystemExit(code)
+
+
+def run_once(workload: Path, mode: str, out: Path, phases: bool = False) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "mella_eval", "run", "--tasks", str(workload / "task.yaml"),
+    marks_path = out / "phases.json"
+    harness = ([sys.executable, __file__, "--child", str(marks_path), "--"] if phases
+               else [sys.executable, "-m", "mella_eval"])
+    command = [*harness, "run", "--tasks", str(workload / "task.yaml"),
                "--include-path", str(workload), "--langs", ",".join(LANGS),
                "--output-dir", str(out / "runs"), "--run-name", "bench"]
     server = None
@@ -135,19 +171,24 @@ def run_once(workload: Path, mode: str, out: Path) -> dict:
             server.stop()
     run_dir = out / "runs" / "bench"
     thumbs = run_dir / "thumbs"
-    return {"mode": mode, "peak_rss_mb": usage.ru_maxrss / 1024, "wall_s": wall,
+    marks = json.loads(marks_path.read_text()) if phases and marks_path.is_file() else []
+    return {"mode": mode, "peak_rss_mb": usage.ru_maxrss / 1024, "wall_s": wall, "phases": marks,
             "first_request_s": first, "run_folder_mb": folder_bytes(run_dir) / 1e6,
             "thumbs_mb": folder_bytes(thumbs) / 1e6 if thumbs.is_dir() else 0.0,
             "thumbs": len(list(thumbs.glob("*.jpg"))) if thumbs.is_dir() else 0}
 
 
 def main() -> None:
+    if len(sys.argv) > 3 and sys.argv[1] == "--child" and sys.argv[3] == "--":
+        return child(sys.argv[2], sys.argv[4:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="800,12800")
     parser.add_argument("--image-kb", type=int, default=100)
     parser.add_argument("--modes", default="predictions,openai")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "mella-memscale",
                         help="datasets are kept here between calls (re-used)")
+    parser.add_argument("--phases", action="store_true",
+                        help="also print the peak RSS reached by the end of each phase")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     modes = args.modes.split(",")
@@ -157,7 +198,7 @@ def main() -> None:
         for mode in modes:
             out = Path(tempfile.mkdtemp(prefix=f"run-{mode}-{n}-", dir=args.work))
             try:
-                r = run_once(workload, mode, out)
+                r = run_once(workload, mode, out, args.phases)
             finally:
                 shutil.rmtree(out, ignore_errors=True)
             results[(mode, n)] = r
@@ -165,6 +206,9 @@ def main() -> None:
             print(f"{mode:12s} n={n:6d}  peak RSS {r['peak_rss_mb']:8.1f} MB  wall {r['wall_s']:6.1f} s"
                   f"  first request {first:>8s}  run folder {r['run_folder_mb']:7.1f} MB "
                   f"(thumbs {r['thumbs_mb']:.1f} MB, {r['thumbs']} files)", flush=True)
+            if r["phases"]:
+                print("    peak RSS by the end of: " + ", ".join(f"{name} {mb:.0f}"
+                                                            for name, mb in r["phases"]) + " (MB)")
     lo, hi = min(sizes), max(sizes)
     if lo != hi:
         for mode in modes:
