@@ -152,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
                                          "$MELLA_CACHE_DIR, else ~/.cache/mella-eval)")
     out.add_argument("--no-cache", action="store_true",
                      help="neither reuse nor store model responses")
+    out.add_argument("-v", "--verbose", action="store_true",
+                     help="show the engines' and libraries' output live (it always goes to the run "
+                          "folder's run.log)")
 
     run.set_defaults(func=cmd_run)
 
@@ -185,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     except MellaError as e:
         print(f"mella-eval: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except _Reported as e:
+        return e.exit_code
     except KeyboardInterrupt as e:
         print(f"mella-eval: interrupted ({_signal_name(e)})", file=sys.stderr)
         return interrupt_exit_code(e)
@@ -237,22 +242,92 @@ def internal_error_line(e: BaseException) -> str:
 
 def cmd_run(args) -> int:
     from mella_eval.config import RunConfig
-    from mella_eval.evaluator import run, saved_responses_hint
-    from mella_eval.summary import format_summary
+    from mella_eval.run_log import LOG_NAME, engine_output_to_log
 
     config = RunConfig.from_args(args)
+    # The log is written beside the run folder while the run works (the folder is written
+    # whole at the end, replacing an earlier run's), then moved into it.
+    name = config.resolved_run_name()
+    pending = config.output_dir / f"{name}.{LOG_NAME}"
+    with engine_output_to_log(pending, verbose=getattr(args, "verbose", False)) as console:
+        try:
+            outcome = _run_with_engines(config)
+        except BaseException as e:
+            _name_the_log(e, pending, console)
+            raise
+        log_path = None
+        if console.log_path is not None:
+            log_path = outcome.run_dir / LOG_NAME
+            os.replace(pending, log_path)
+            console.log_path = log_path
+        return _report_run(config, outcome, log_path, console)
+
+
+def _name_the_log(error: BaseException, log: Path, console) -> None:
+    """A failed run names its log (where an engine's traceback is), unless nothing was logged."""
     try:
-        outcome = run(config)
+        empty = log.stat().st_size == 0
+    except OSError:
+        return
+    if empty:
+        log.unlink(missing_ok=True)
+    elif isinstance(error, MellaError):
+        error.args = (f"{error}; the engines' log: {log}",)
+    elif not isinstance(error, KeyboardInterrupt):
+        print(f"mella-eval: the engines' log: {log}", file=console.err)
+
+
+def _run_with_engines(config):
+    from mella_eval.evaluator import run, saved_responses_hint
+
+    if _may_start_vllm(config):
+        from mella_eval.backends.vllm_memory import ensure_cpu_kvcache_space
+
+        # vLLM on CPU reserves most of the memory unless told a KV-cache size; it is read only
+        # on CPU, so setting it on a GPU machine changes nothing.
+        chosen = ensure_cpu_kvcache_space(config.model or "")
+        if chosen:  # into run.log
+            print(f"mella-eval: VLLM_CPU_KVCACHE_SPACE (vLLM on CPU): {chosen}", file=sys.stderr)
+    try:
+        return run(config)
     except KeyboardInterrupt as e:
+        from mella_eval.run_log import console
+
         print(f"mella-eval: interrupted ({_signal_name(e)}) before results were written: "
-              f"{saved_responses_hint(config)}", file=sys.stderr)
-        return interrupt_exit_code(e)
-    print(format_summary(outcome.results))
-    print(f"\nresults: {outcome.run_dir / 'results.json'}\nsamples: {outcome.run_dir / 'samples.jsonl'}")
+              f"{saved_responses_hint(config)}", file=console.err)
+        raise _Reported(e) from None
+
+
+class _Reported(KeyboardInterrupt):
+    """An interruption whose message was printed already: only its exit code is left."""
+
+    def __init__(self, original: KeyboardInterrupt) -> None:
+        super().__init__()
+        self.exit_code = interrupt_exit_code(original)
+
+
+def _may_start_vllm(config) -> bool:
+    if config.predictions is None and config.backend in ("auto", "vllm", "ray-vllm"):
+        return True
+    return bool(config.judge_model and not config.no_judge and not config.judge_base_url
+                and config.judge_backend in ("auto", "vllm"))
+
+
+def _report_run(config, outcome, log_path: Path | None, console) -> int:
+    from mella_eval.summary import format_summary
+
+    out, err = console.out, console.err
+    print(format_summary(outcome.results), file=out)
+    print(f"\nresults: {outcome.run_dir / 'results.json'}\nsamples: {outcome.run_dir / 'samples.jsonl'}"
+          + (f"\nlog:     {log_path}  (the engines' and libraries' output; -v shows it live)"
+             if log_path else "")
+          + f"\nreport:  mella-eval report {outcome.run_dir}  (writes {outcome.run_dir / 'report.html'})",
+          file=out)
+    out.flush()
     code = EXIT_OK
     for s in outcome.results["scores"]:
         if s["value"] is None:
-            print(f"mella-eval: error: {s['task']}/{s['lang']}/{s['metric']}: {s['error']}", file=sys.stderr)
+            print(f"mella-eval: error: {s['task']}/{s['lang']}/{s['metric']}: {s['error']}", file=err)
             code = EXIT_FAILED
     failures = outcome.results.get("failures")
     if failures and failures["failure_rate"] > failures["max_failure_rate"]:
@@ -261,13 +336,13 @@ def cmd_run(args) -> int:
         print(f"mella-eval: error: {failures['failed']} of {failures['samples']} samples failed "
               f"({failures['failure_rate']:.1%} > --max-failure-rate {failures['max_failure_rate']:.1%}): "
               f"{worst}; see samples.jsonl (status, reason); scores cover only the samples that did "
-              "not fail", file=sys.stderr)
+              "not fail", file=err)
         code = EXIT_FAILED
     judge = outcome.results.get("judge")
     if judge and judge["failure_rate"] > judge["max_failure_rate"]:
         print(f"mella-eval: error: {judge['failed']} of {judge['judged']} judgements failed "
               f"({judge['failure_rate']:.1%} > --max-judge-failure-rate {judge['max_failure_rate']:.1%}); "
-              "see samples.jsonl (judge.status, judge.reason); re-run to retry them", file=sys.stderr)
+              "see samples.jsonl (judge.status, judge.reason); re-run to retry them", file=err)
         code = EXIT_FAILED
     return code
 

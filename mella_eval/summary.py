@@ -35,10 +35,22 @@ def format_summary(results: dict) -> str:
     counts = results["run"]["counts"]
     table = format_table(["task", "metric", *langs, "macro"], rows)
     line = f"samples: {counts['samples']} ({counts['ok']} ok, {counts['error']} failed)"
+    per_task = _failed_per_task(failures)
+    if per_task:
+        line += "; failed per task: " + ", ".join(f"{t} {f}/{n}" for t, (f, n) in per_task.items())
     if failures:
         line += (f"; failure rate {failures['failure_rate']:.1%} (--max-failure-rate "
                  f"{failures['max_failure_rate']:.1%})")
     return f"{table}\n\n{line}"
+
+
+def _failed_per_task(failures: dict) -> dict[str, tuple[int, int]]:
+    """task -> (failed samples, samples), in results order."""
+    out: dict[str, tuple[int, int]] = {}
+    for g in failures.get("by_task_lang", []):
+        failed, samples = out.get(g["task"], (0, 0))
+        out[g["task"]] = (failed + g["failed"], samples + g["samples"])
+    return out
 
 
 def _cell(value) -> str:

@@ -1,0 +1,138 @@
+"""The console shows mella-eval's lines; the engines' output (fds 1 and 2, subprocesses
+included) goes to the run folder's run.log; -v shows it live too."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from mella_eval.progress import LineProgress, progress_bar
+from mella_eval.run_log import LOG_NAME, console
+from prediction_runs import SAMPLE_ROWS
+
+REPO = Path(__file__).resolve().parent.parent
+
+# A fake "engine": the C-level and subprocess output a real one writes, then mella-eval's run.
+ENGINE = r"""
+import os, subprocess, sys
+from mella_eval import evaluator
+real_run = evaluator.run
+
+def noisy_run(config):
+    os.write(2, b"W1201 torch/_library/triton.py:53] Triton not available\n")
+    subprocess.run([sys.executable, "-c", "import sys; print('(EngineCore pid=1) INFO engine core'); "
+                    "print('engine stderr', file=sys.stderr)"], check=True)
+    print("python-level library print")
+    import warnings; warnings.warn("a FutureWarning from a library", FutureWarning)
+    return real_run(config)
+
+evaluator.run = noisy_run
+from mella_eval.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def run_cli(tmp_path: Path, *extra: str, env_extra: dict | None = None):
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text("".join(json.dumps({"task": "linguistic", "lang": r["lang"], "id": r["id"],
+                                         "prediction": r["references"][0]}) + "\n"
+                             for r in SAMPLE_ROWS), encoding="utf-8")
+    env = {**os.environ, "MELLA_PROGRESS": "auto", **(env_extra or {})}
+    return subprocess.run([sys.executable, "-c", ENGINE, "run", "--predictions", str(preds),
+                           "--langs", "th,vi", "--output-dir", str(tmp_path / "out"), "--run-name", "r",
+                           *extra], capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+
+
+def test_engine_output_goes_to_run_log_not_the_console(tmp_path):
+    done = run_cli(tmp_path)
+    assert done.returncode == 0, done.stderr
+    console_text = done.stdout + done.stderr
+    for noise in ("Triton not available", "engine core", "engine stderr", "python-level library print",
+                  "FutureWarning"):
+        assert noise not in console_text
+    log = (tmp_path / "out" / "r" / LOG_NAME).read_text(encoding="utf-8")
+    for noise in ("Triton not available", "(EngineCore pid=1) INFO engine core", "engine stderr",
+                  "python-level library print", "a FutureWarning from a library"):
+        assert noise in log
+    # The summary is on the console, and names the log, the results and the report.
+    assert "linguistic" in done.stdout and "bleu" in done.stdout
+    assert f"log:     {tmp_path / 'out' / 'r' / LOG_NAME}" in done.stdout
+    assert f"results: {tmp_path / 'out' / 'r' / 'results.json'}" in done.stdout
+    assert "report:  mella-eval report" in done.stdout
+    assert "failed per task: linguistic 0/16" in done.stdout
+    assert not (tmp_path / "out" / f"r.{LOG_NAME}").exists()  # moved into the run folder
+
+
+def test_verbose_shows_the_engine_output_live_and_logs_it(tmp_path):
+    done = run_cli(tmp_path, "-v")
+    assert done.returncode == 0, done.stderr
+    for noise in ("Triton not available", "engine core", "engine stderr"):
+        assert noise in done.stderr + done.stdout
+        assert noise in (tmp_path / "out" / "r" / LOG_NAME).read_text(encoding="utf-8")
+
+
+def test_a_failed_run_names_its_log(tmp_path):
+    # The fake engine wrote its output, then the run fails (a task that needs a judge, run
+    # without one): the error stays one line, and names the log, left beside the run folder.
+    done = run_cli(tmp_path, "--tasks", "culture")
+    log = tmp_path / "out" / f"r.{LOG_NAME}"
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "need a judge" in done.stderr and done.stderr.endswith(f"; the engines' log: {log}\n")
+    assert "engine stderr" in log.read_text(encoding="utf-8")
+
+
+def test_a_run_failing_before_any_output_leaves_no_log(tmp_path, capsys):
+    from mella_eval.cli import main
+
+    (tmp_path / "p.jsonl").write_text("", encoding="utf-8")
+    assert main(["run", "--predictions", str(tmp_path / "p.jsonl"), "--tasks", "culture",
+                 "--output-dir", str(tmp_path / "out"), "--run-name", "r"]) == 2
+    assert "need a judge" in capsys.readouterr().err
+    assert not list((tmp_path / "out").glob(f"*{LOG_NAME}"))
+
+
+class Clock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+def test_line_progress_every_interval_with_counts_rate_and_eta():
+    clock, stream = Clock(), io.StringIO()
+    bar = LineProgress(100, "generate (vllm)", stream, interval=10, clock=clock)
+    for _ in range(20):
+        clock.t += 1
+        bar.update()
+    # A line at 10 s (10 done) and at 20 s (20 done); none between.
+    assert stream.getvalue().splitlines() == [
+        "mella-eval: generate (vllm): 10/100 (10%), 1.0 req/s, ETA 1m30s",
+        "mella-eval: generate (vllm): 20/100 (20%), 1.0 req/s, ETA 1m20s"]
+    clock.t += 5
+    bar.update(80)
+    bar.close()
+    assert stream.getvalue().splitlines()[-1] == "mella-eval: generate (vllm): 100/100 (100%), 4.0 req/s, done in 25s"
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_elsewhere(monkeypatch):
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setenv("MELLA_PROGRESS", "auto")
+    monkeypatch.setattr(console, "_err", io.StringIO())
+    assert isinstance(progress_bar(5, "x"), LineProgress)
+    monkeypatch.setattr(console, "_err", Tty())
+    bar = progress_bar(5, "x")
+    assert not isinstance(bar, LineProgress)
+    bar.close()
+    monkeypatch.setenv("MELLA_PROGRESS", "off")
+    quiet = progress_bar(5, "x")
+    quiet.update(5)
+    quiet.close()
+    assert console._err.getvalue() .count("mella-eval: x") >= 1  # only the bar wrote
