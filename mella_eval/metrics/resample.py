@@ -26,6 +26,10 @@ from typing import Any
 from mella_eval.metrics.text import nfc
 
 
+# (task, lang, corpus metric) corpora kept between scoring and intervals.
+STATISTICS_CACHE_SIZE = 4096
+
+
 @dataclass(frozen=True)
 class CorpusStatistics:
     """Per-sentence sufficient statistics of one corpus metric on one (task, lang) corpus."""
@@ -65,9 +69,12 @@ def corpus_statistics(metric: str, lang: str, hypotheses: list[str],
                       references: list[list[str]]) -> CorpusStatistics:
     """Extract the statistics once; `references[i]` are the references of hypothesis i.
 
-    Extraction costs as much as scoring the corpus; the last few results are kept (keyed by the
-    full inputs), so scoring a run with `corpus_statistics(...).score()` and then computing its
-    intervals extracts each corpus once."""
+    Extraction costs as much as scoring the corpus; results are kept (keyed by the full inputs,
+    whose strings the records hold anyway), so scoring a run with `corpus_statistics(...).score()`
+    and then computing its intervals extracts each corpus once. The cache holds enough corpora
+    for a run of many tasks x languages x corpus metrics: with 32 entries, a run of 40 corpora
+    (8 languages, 5 corpus-metric rows) missed on every one the second time, and extraction
+    ran twice."""
     if not hypotheses:
         raise ValueError("corpus_statistics needs at least one hypothesis")
     if len(hypotheses) != len(references):
@@ -80,7 +87,7 @@ def corpus_statistics(metric: str, lang: str, hypotheses: list[str],
                        tuple(tuple(r) for r in references))
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=STATISTICS_CACHE_SIZE)
 def _statistics(metric: str, lang: str, tokenizer: str, hypotheses: tuple[str, ...],
                 references: tuple[tuple[str, ...], ...]) -> CorpusStatistics:
     from mella_eval.metrics.corpus import _metric, signature_of
