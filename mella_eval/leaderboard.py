@@ -1,9 +1,13 @@
 """`mella-eval export`: one leaderboard table (CSV or Markdown) from one or more run folders.
 
-One row per run. Columns, in a stable order:
-  model, run,
-  for each task (first-seen order): TASK/macro/METRIC (task metric order), TASK/n, TASK/failed,
-  for each task: TASK/LANG/METRIC (languages ar cs hu ko ru sr th vi, then others A-Z).
+Three forms, the same in CSV and Markdown:
+- default, a reader's leaderboard: one row per run; columns model, run, then for each task
+  (first-seen order) TASK/macro/METRIC (task metric order), TASK/n, TASK/failed;
+- --per-language: the same, then for each task TASK/LANG/METRIC (languages ar cs hu ko ru sr th
+  vi, then others A-Z);
+- --long: one row per (run, task, lang, metric): model, run, task, lang, metric, value, ci_low,
+  ci_high, n, failed; the macro mean of a task is the row with lang `macro` (what pandas and
+  spreadsheets want: filter and pivot it there).
 `TASK/n` is the number of samples scored for the task (per language, the largest n among the
 task's metrics; summed over languages); `TASK/failed` the number of samples that failed
 (generation error, no prediction, unusable image), which the scores leave out. Values are rounded to 2 decimals; a cell a run does not
@@ -31,17 +35,20 @@ EPILOG = """examples:
   mella-eval export results/qwen2-vl-7b results/pangea-7b --format md -o leaderboard.md
   mella-eval export results/ --format csv -o leaderboard.csv      (every run folder in results/)
   mella-eval export results/ --sort-by linguistic/macro/chrf
+  mella-eval export results/ --per-language --format md           (adds TASK/LANG/METRIC)
+  mella-eval export results/ --long -o scores.csv                 (one row per score, with CIs)
 
 A RESULT_DIR is a run folder (with results.json) or a folder of run folders. Columns: model, run,
-TASK/macro/METRIC, TASK/n and TASK/failed per task, then TASK/LANG/METRIC; missing cells are empty.
+TASK/macro/METRIC, TASK/n and TASK/failed per task (with --per-language then TASK/LANG/METRIC);
+--long: model, run, task, lang, metric, value, ci_low, ci_high, n, failed. Missing cells are empty.
 """
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "export", help="merge run results into one leaderboard table (CSV or Markdown)",
-        description="One row per run, one column per task/language/metric, plus per-task macro "
-                    "means and sample counts.",
+        description="One row per run with the per-task macro means and sample counts "
+                    "(--per-language: also each language; --long: one row per score).",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("result_dirs", nargs="+", metavar="RESULT_DIR",
                         help="a run folder (with results.json) or a folder of run folders")
@@ -49,8 +56,13 @@ def register(subparsers) -> None:
                         help="csv or md (GitHub Markdown table); default: from -o's suffix, else csv")
     parser.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     parser.add_argument("--sort-by", metavar="COLUMN",
-                        help="sort rows by this column, descending (e.g. linguistic/macro/chrf); "
-                             "default: the order the runs were given")
+                        help="sort rows by this column, descending (e.g. linguistic/macro/chrf; "
+                             "with --long e.g. value); default: the order the runs were given")
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument("--per-language", action="store_true",
+                      help="add a TASK/LANG/METRIC column for every language")
+    form.add_argument("--long", action="store_true",
+                      help="one row per (run, task, lang, metric) with value, CI bounds and n")
     parser.set_defaults(func=main)
 
 
@@ -58,7 +70,11 @@ def main(args) -> int:
     fmt = args.format or ("md" if args.output and Path(args.output).suffix.lower() == ".md" else "csv")
     runs = load_runs([Path(p) for p in args.result_dirs])
     notes: list[str] = []
-    table = leaderboard_frame([results for _, results in runs], notes)
+    results_list = [results for _, results in runs]
+    if getattr(args, "long", False):
+        table = long_frame(results_list, notes)
+    else:
+        table = leaderboard_frame(results_list, notes, per_language=getattr(args, "per_language", False))
     if args.sort_by:
         table = sort_table(table, args.sort_by)
     text = to_csv(table) if fmt == "csv" else to_markdown(table)
@@ -112,7 +128,7 @@ def lang_sort_key(lang: str) -> tuple:
     return (LANG_ORDER.index(lang), "") if lang in LANG_ORDER else (len(LANG_ORDER), lang)
 
 
-def leaderboard_columns(results_list: list[dict]) -> list[str]:
+def leaderboard_columns(results_list: list[dict], per_language: bool = True) -> list[str]:
     tasks: list[str] = []
     metrics: dict[str, list[str]] = {}
     langs: dict[str, set[str]] = {}
@@ -132,14 +148,16 @@ def leaderboard_columns(results_list: list[dict]) -> list[str]:
     columns = ["model", "run"]
     for task in tasks:
         columns += [f"{task}/macro/{m}" for m in metrics[task]] + [f"{task}/n", f"{task}/failed"]
-    for task in tasks:
+    for task in tasks if per_language else ():
         for lang in sorted(langs[task], key=lang_sort_key):
             columns += [f"{task}/{lang}/{m}" for m in metrics[task]]
     return columns
 
 
-def leaderboard_frame(results_list: list[dict], notes: list[str] | None = None):
-    """The table as a pandas DataFrame (values unrounded; `n` columns nullable integers).
+def leaderboard_frame(results_list: list[dict], notes: list[str] | None = None,
+                      per_language: bool = True):
+    """The table as a pandas DataFrame (values unrounded; `n` columns nullable integers); the
+    TASK/LANG/METRIC columns only with `per_language`.
 
     Every cell left empty although the run has the score (no value, or a macro mean over other
     languages than the table's) is explained by a line appended to `notes`.
@@ -147,7 +165,7 @@ def leaderboard_frame(results_list: list[dict], notes: list[str] | None = None):
     import pandas as pd
 
     notes = [] if notes is None else notes
-    columns = leaderboard_columns(results_list)
+    columns = leaderboard_columns(results_list, per_language)
     table_langs: dict[str, set[str]] = {}
     for results in results_list:
         for score in results["scores"]:
@@ -193,6 +211,51 @@ def leaderboard_frame(results_list: list[dict], notes: list[str] | None = None):
             frame[column] = frame[column].astype("Int64")
         else:
             frame[column] = pd.to_numeric(frame[column]).astype("float64")
+    return frame
+
+
+LONG_COLUMNS = ["model", "run", "task", "lang", "metric", "value", "ci_low", "ci_high", "n", "failed"]
+
+
+def long_frame(results_list: list[dict], notes: list[str] | None = None):
+    """One row per (run, task, lang, metric), the task's macro mean as lang `macro` after its
+    languages; tasks, languages and metrics in the order of the wide table."""
+    import pandas as pd
+
+    notes = [] if notes is None else notes
+    # Task and metric order of the wide table: from its TASK/macro/METRIC columns.
+    macro_columns = [c.split("/") for c in leaderboard_columns(results_list, per_language=False)
+                     if c.count("/") == 2]
+    tasks = list(dict.fromkeys(task for task, _, _ in macro_columns))
+    metrics = {(task, metric): i for i, (task, _, metric) in enumerate(macro_columns)}
+
+    def order(task: str, lang: str, metric: str) -> tuple:
+        where = (len(LANG_ORDER) + 1, "") if lang == "macro" else lang_sort_key(lang)
+        return (tasks.index(task), where, metrics.get((task, metric), len(metrics)))
+
+    rows = []
+    for results in results_list:
+        run = results["run"]
+        label = run.get("name")
+        failed = failed_samples(results)
+        cells = []
+        for score in results["scores"]:
+            cells.append((score["lang"], score, failed.get((score["task"], score["lang"]), score.get("failed"))))
+            if score.get("value") is None:
+                notes.append(f"run {label}: {score['task']}/{score['lang']}/{score['metric']} has no "
+                             f"value ({score.get('error') or 'no error recorded'}); its value is empty")
+        for macro in (results.get("macro") or {}).get("scores", []):
+            cells.append(("macro", macro, sum(f for (t, _), f in failed.items() if t == macro["task"])))
+        for lang, score, n_failed in sorted(cells, key=lambda c: order(c[1]["task"], c[0], c[1]["metric"])):
+            rows.append({"model": run.get("model"), "run": label, "task": score["task"], "lang": lang,
+                         "metric": score["metric"], "value": score.get("value"),
+                         "ci_low": score.get("ci_low"), "ci_high": score.get("ci_high"),
+                         "n": score.get("n"), "failed": n_failed})
+    frame = pd.DataFrame(rows, columns=LONG_COLUMNS)
+    for column in ("value", "ci_low", "ci_high"):
+        frame[column] = pd.to_numeric(frame[column]).astype("float64")
+    for column in ("n", "failed"):
+        frame[column] = pd.to_numeric(frame[column]).astype("Int64")
     return frame
 
 
@@ -269,10 +332,16 @@ def to_csv(frame) -> str:
     return buffer.getvalue()
 
 
+def _numeric(column) -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype)
+
+
 def to_markdown(frame) -> str:
     """A GitHub-flavoured Markdown table; numeric columns right-aligned."""
     header = list(frame.columns)
-    align = ["---" if c in ("model", "run") else "---:" for c in header]
+    align = ["---:" if _numeric(frame[c]) else "---" for c in header]
     lines = ["| " + " | ".join(markdown_text(c) for c in header) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(row) + " |" for row in _cells(frame, markdown_text)]
     return "\n".join(lines) + "\n"

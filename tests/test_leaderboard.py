@@ -17,9 +17,10 @@ from prediction_runs import LANGS, SAMPLE_ROWS, make_run
 from mella_eval.errors import MellaError
 
 REPO = Path(__file__).resolve().parent.parent
-def expected_columns(metrics: list[str]) -> list[str]:
+def expected_columns(metrics: list[str], per_language: bool = True) -> list[str]:
+    """The --per-language header (or, with per_language False, the default one)."""
     return (["model", "run"] + [f"linguistic/macro/{m}" for m in metrics] + ["linguistic/n", "linguistic/failed"]
-            + [f"linguistic/{lang}/{m}" for lang in LANGS for m in metrics])
+            + ([f"linguistic/{lang}/{m}" for lang in LANGS for m in metrics] if per_language else []))
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,7 @@ def read_csv(path: Path) -> list[dict]:
 def test_csv_columns_order_and_cells(board, tmp_path, columns):
     out = tmp_path / "board.csv"
     assert export(str(board / "model-a"), str(board / "model-b"), str(board / "model-c"),
-                  "--format", "csv", "-o", str(out)) == 0
+                  "--format", "csv", "--per-language", "-o", str(out)) == 0
     header = out.read_text(encoding="utf-8").splitlines()[0].split(",")
     assert header == columns
     rows = read_csv(out)
@@ -77,7 +78,7 @@ def test_csv_columns_order_and_cells(board, tmp_path, columns):
 
 def test_folder_of_runs_and_sort_by(board, tmp_path, capsys):
     out = tmp_path / "sorted.csv"
-    assert export(str(board), "--sort-by", "linguistic/th/chrf", "-o", str(out)) == 0
+    assert export(str(board), "--per-language", "--sort-by", "linguistic/th/chrf", "-o", str(out)) == 0
     rows = read_csv(out)
     values = [float(r["linguistic/th/chrf"]) for r in rows]
     assert values == sorted(values, reverse=True) and rows[0]["model"] == "model-a"
@@ -88,7 +89,7 @@ def test_folder_of_runs_and_sort_by(board, tmp_path, capsys):
 
 
 def test_markdown(board, capsys, columns):
-    assert export(str(board / "model-b"), str(board / "model-c"), "--format", "md") == 0
+    assert export(str(board / "model-b"), str(board / "model-c"), "--format", "md", "--per-language") == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "| " + " | ".join(columns) + " |"
     assert lines[1].startswith("| --- | --- | ---: |")
@@ -117,7 +118,7 @@ def test_run_with_failed_language_has_empty_cells_and_says_why(tmp_path_factory,
     run = make_run(tmp_path_factory, "thai-fails-lb", lambda r, i: None if r["lang"] == "th"
                    else r["references"][0])
     out = tmp_path / "f.csv"
-    assert export(str(run), "-o", str(out)) == 0
+    assert export(str(run), "--per-language", "-o", str(out)) == 0
     row = read_csv(out)[0]
     assert row["linguistic/th/bleu"] == "" and row["linguistic/macro/bleu"] == ""
     assert row["linguistic/vi/bleu"] == "100.00"
@@ -129,7 +130,7 @@ def test_run_with_failed_language_has_empty_cells_and_says_why(tmp_path_factory,
 def test_export_command_exit_codes(board, tmp_path, columns):
     """Through `python -m mella_eval`."""
     out = tmp_path / "cli.csv"
-    ok = subprocess.run([sys.executable, "-m", "mella_eval", "export", str(board), "-o", str(out)],
+    ok = subprocess.run([sys.executable, "-m", "mella_eval", "export", str(board), "--per-language", "-o", str(out)],
                         capture_output=True, text=True, cwd=REPO, timeout=120)
     assert ok.returncode == 0, ok.stderr
     assert out.read_text(encoding="utf-8").splitlines()[0].split(",") == columns
@@ -139,7 +140,8 @@ def test_export_command_exit_codes(board, tmp_path, columns):
 
 
 def test_csv_is_plain_utf8(board, columns):
-    frame = leaderboard.leaderboard_frame([json.loads((board / "model-a" / "results.json").read_text())])
+    frame = leaderboard.leaderboard_frame([json.loads((board / "model-a" / "results.json").read_text())],
+                                          per_language=True)
     text = leaderboard.to_csv(frame)
     assert list(csv.reader(io.StringIO(text)))[0] == columns
 
@@ -196,3 +198,64 @@ def test_csv_and_markdown_of_a_hostile_run(hostile_run, tmp_path):
 
 def test_markdown_escapes_html_and_table_breaks():
     assert leaderboard.markdown_text("a & b | <b>c</b>\nd") == "a &amp; b \\| &lt;b&gt;c&lt;/b&gt; d"
+
+
+def test_default_is_a_readers_leaderboard(board, tmp_path, columns, capsys):
+    """One row per run: the per-task macro metrics, n and failed; no per-language columns."""
+    metrics = [c.split("/")[2] for c in columns if "/macro/" in c]
+    out = tmp_path / "default.csv"
+    assert export(str(board), "-o", str(out)) == 0
+    header = out.read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert header == expected_columns(metrics, per_language=False)
+    rows = read_csv(out)
+    assert [r["model"] for r in rows] == ["model-a", "model-b", "model-c"]
+    assert rows[0]["linguistic/macro/bleu"] == "100.00" and rows[0]["linguistic/n"] == "64"
+    # Markdown: the same header and cells.
+    assert export(str(board), "--format", "md") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "| " + " | ".join(header) + " |" and len(lines) == 2 + 3
+    md_cells = [c.strip() for c in lines[2].strip("|").split("|")]
+    assert md_cells == [rows[0][c] for c in header]
+
+
+def test_long_form_one_row_per_score_with_ci(board, tmp_path, capsys):
+    results = [json.loads((board / name / "results.json").read_text()) for name in ("model-b", "model-c")]
+    out = tmp_path / "long.csv"
+    assert export(str(board / "model-b"), str(board / "model-c"), "--long", "-o", str(out)) == 0
+    rows = read_csv(out)
+    assert list(rows[0]) == leaderboard.LONG_COLUMNS
+    # Every score row and macro row of both runs, once.
+    expected = sum(len(r["scores"]) + len(r["macro"]["scores"]) for r in results)
+    assert len(rows) == expected
+    by_key = {(r["run"], r["lang"], r["metric"]): r for r in rows}
+    for score in results[0]["scores"]:
+        row = by_key[("model-b", score["lang"], score["metric"])]
+        assert row["value"] == f"{score['value']:.2f}" and row["n"] == str(score["n"])
+        assert row["ci_low"] == f"{score['ci_low']:.2f}" and row["ci_high"] == f"{score['ci_high']:.2f}"
+        assert float(row["ci_low"]) <= float(row["value"]) <= float(row["ci_high"])
+    macro = by_key[("model-b", "macro", "chrf")]
+    assert macro["n"] == "64" and macro["task"] == "linguistic"
+    # Languages in the table's order, the macro rows after them; model-c has th and vi only.
+    langs_b = [r["lang"] for r in rows if r["run"] == "model-b"]
+    assert list(dict.fromkeys(langs_b)) == [*LANGS, "macro"]
+    assert {r["lang"] for r in rows if r["run"] == "model-c"} == {"th", "vi", "macro"}
+    # Markdown: the same rows and cells; text columns left-aligned, numbers right-aligned.
+    assert export(str(board / "model-b"), str(board / "model-c"), "--long", "--format", "md") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"
+    assert len(lines) == 2 + expected
+    assert [c.strip() for c in lines[2].strip("|").split("|")] == list(rows[0].values())
+
+
+def test_long_form_sorts_and_keeps_failures(tmp_path_factory, tmp_path):
+    run = make_run(tmp_path_factory, "thai-fails-lb", lambda r, i: None if r["lang"] == "th"
+                   else r["references"][0])
+    out = tmp_path / "long.csv"
+    assert export(str(run), "--long", "--sort-by", "value", "-o", str(out)) == 0
+    rows = read_csv(out)
+    th = [r for r in rows if r["lang"] == "th"]
+    assert th and all(r["value"] == "" and r["failed"] == "8" for r in th)
+    assert rows[-1]["value"] == ""  # empty values sort last
+    assert build_parser().parse_args(["export", str(run), "--long"]).long
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["export", str(run), "--long", "--per-language"])
