@@ -8,9 +8,11 @@ cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
 
 export OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
-export VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-1}  # GiB of KV cache for vLLM on CPU
+# No VLLM_CPU_KVCACHE_SPACE: mella-eval picks a KV-cache size that fits the free memory (a value
+# set here or in the environment wins). The engines' output is in $out/demo/run.log (-v: live).
 export MELLA_CACHE_DIR=${MELLA_CACHE_DIR:-.cache/responses}  # re-running the demo reuses every response
 model=.cache/tiny-vlm
+out=${MELLA_DEMO_OUTPUT_DIR:-results}
 [ -f "$model/config.json" ] || .venv/bin/python scripts/make_tiny_vlm.py "$model"
 
 # The tiny model also plays the judge (in-process vLLM, after the model under test is released).
@@ -18,6 +20,6 @@ model=.cache/tiny-vlm
 # would score it 0 without asking the judge at all.
 .venv/bin/mella-eval run --model "$model" --tasks culture,linguistic --langs all \
   --max-model-len 4096 --judge-model "$model" --judge-max-model-len 4096 --wrong-language flag \
-  --output-dir results --run-name demo "$@"
-.venv/bin/mella-eval report results/demo
-.venv/bin/mella-eval export results/demo --format md -o results/demo/leaderboard.md
+  --output-dir "$out" --run-name demo "$@"
+.venv/bin/mella-eval report "$out/demo"
+.venv/bin/mella-eval export "$out/demo" --format md -o "$out/demo/leaderboard.md"
