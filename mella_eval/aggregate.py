@@ -26,6 +26,7 @@ import math
 
 from mella_eval.metrics.resample import (bootstrap_counts, corpus_statistics, percentile_interval,
                                          resampled_means, stream_seed)
+from mella_eval.metrics.text import scored_prediction
 
 BOOTSTRAP_METHOD = ("percentile bootstrap over the samples of each (task, lang); corpus metrics "
                     "recomputed from resampled per-sentence sacrebleu statistics, sample metrics "
@@ -98,7 +99,7 @@ def add_confidence_intervals(scores: list[dict], records: list[dict], metric_kin
             ok = scorable(group)
             used, reps, value = ok, None, None
             if ok:
-                stats = corpus_statistics(row["metric"], row["lang"], [r["prediction"] for r in ok],
+                stats = corpus_statistics(row["metric"], row["lang"], [scored_prediction(r) for r in ok],
                                           [r["references"] for r in ok])
                 value = stats.score()
                 if row["value"] is not None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from statistics import fmean
 
-from mella_eval.metrics.resample import corpus_statistics
 from mella_eval.metrics.registry import METRICS
+from mella_eval.metrics.resample import corpus_statistics
+from mella_eval.metrics.text import REFERENCE_METRICS, script_transform, scored_prediction
 from mella_eval.tasks import Task
 
 MACRO_RULE = ("per task and metric: unweighted mean of the per-language values over the languages "
@@ -36,6 +37,7 @@ def add_sample_metrics(tasks: list[Task], records: list[dict]) -> None:
     other metric and language is scored as usual."""
     from mella_eval.metrics.answers import add_answer_metrics
 
+    annotate_scored_predictions(records)
     for task in tasks:
         answer_metrics = tuple(m for m in task.metrics if m not in CAPTION_METRICS)
         task_records = [r for r in records if r["task"] == task.name]
@@ -55,12 +57,27 @@ def add_sample_metrics(tasks: list[Task], records: list[dict]) -> None:
             if not record.get("keywords"):
                 continue  # nothing to find: no value rather than a misleading 0 or 1
             try:
-                result = keyword_accuracy(record["prediction"], record["keywords"], record["lang"])
+                result = keyword_accuracy(scored_prediction(record), record["keywords"], record["lang"])
             except Exception as exc:  # noqa: BLE001
                 _record_failure([record], ("keyword_acc",), exc)
                 continue
             record["metrics"]["keyword_acc"] = result.score
             record["keyword_match"] = result.to_dict()
+
+
+def annotate_scored_predictions(records: list[dict]) -> None:
+    """`scored_prediction` + `scored_prediction_translit` on each record whose scored text
+    differs from its prediction (a Latin-script Serbian answer to Cyrillic references); removed
+    where it no longer does (a re-score)."""
+    for record in records:
+        record.pop("scored_prediction", None)
+        record.pop("scored_prediction_translit", None)
+        if record.get("status") != "ok" or record.get("prediction") is None:
+            continue
+        text = scored_prediction(record)
+        if text != record["prediction"]:
+            record["scored_prediction"] = text
+            record["scored_prediction_translit"] = script_transform(record["lang"])
 
 
 def _with_metrics(task, metrics: tuple[str, ...]):
@@ -86,7 +103,7 @@ def add_caption_metric(metric: str, records: list[dict]) -> None:
     for lang, group in by_lang.items():
         try:
             score = getattr(import_module(module), function)
-            result = score([r["prediction"] for r in group], [r["references"] for r in group], lang)
+            result = score([scored_prediction(r) for r in group], [r["references"] for r in group], lang)
         except Exception as exc:  # noqa: BLE001  (reported on the (task, lang, metric) row)
             _record_failure(group, (metric,), exc)
             continue
@@ -158,7 +175,7 @@ def _score_row(task: str, lang: str, metric: str, records: list[dict]) -> dict:
         if ok:
             # Per-sentence statistics, summed: the same number as sacrebleu's corpus score, and
             # the bootstrap (aggregate.py) resamples the same extraction instead of redoing it.
-            stats = corpus_statistics(metric, lang, [r["prediction"] for r in ok],
+            stats = corpus_statistics(metric, lang, [scored_prediction(r) for r in ok],
                                       [r["references"] for r in ok])
             row.update(value=stats.score(), signature=stats.signature)
     elif METRICS[metric].kind == "ratio":
@@ -174,6 +191,9 @@ def _score_row(task: str, lang: str, metric: str, records: list[dict]) -> dict:
         signature = metric_signature(metric, lang)
         if signature is not None:
             row["signature"] = signature
+    transform = script_transform(lang) if metric in REFERENCE_METRICS else None
+    if transform is not None:
+        row["signature"] = f"{row['signature']}|{transform}" if row.get("signature") else transform
     if METRICS[metric].kind in ("judge", "ratio"):
         row["judge_failed"] = sum(1 for r in records if r.get("judge", {}).get("status") in ("error", "parse_error"))
     if row["value"] is None:

@@ -1,7 +1,59 @@
-"""Text normalisation shared by every scorer."""
+"""Text normalisation shared by every scorer, and the text a prediction is scored as.
 
+Serbian is written in two scripts. A Latin-script Serbian answer scored against Cyrillic
+references gets ~0 BLEU/chrF although it is the same text, so before an sr prediction is scored
+against references (or keywords) written mostly in Cyrillic, its Latin-script Serbian words are
+transliterated to Cyrillic (`mella_eval.metrics.translit`; identity on Cyrillic text). Every sr
+row of the reference-based metrics says so in its signature (`|translit:sr-Latn>Cyrl.1`), and a
+sample whose scored text differs from its prediction carries `scored_prediction` (the text the
+metrics saw) and `scored_prediction_translit` (the mapping). `prediction` itself never changes.
+"""
+
+import re
 import unicodedata
+
+# Metrics that compare a prediction with reference texts or keywords (the transliteration applies).
+REFERENCE_METRICS = ("bleu", "chrf", "chrf++", "cider", "rouge_l", "meteor", "keyword_acc")
+
+_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+_LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
 
 
 def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
+
+
+def script_transform(lang: str) -> str | None:
+    """The signature part of the language's scoring transliteration, or None (no transform)."""
+    if lang != "sr":
+        return None
+    from mella_eval.metrics.translit import SIGNATURE
+
+    return SIGNATURE
+
+
+def _mostly_cyrillic(texts) -> bool:
+    joined = "".join(texts)
+    return len(_CYRILLIC.findall(joined)) > len(_LATIN.findall(joined))
+
+
+def _targets(record: dict) -> list[str]:
+    """The texts a prediction is compared with: its references, else its keywords."""
+    if record.get("references"):
+        return [r for r in record["references"] if isinstance(r, str)]
+    return [k for group in record.get("keywords") or [] for k in
+            (group if isinstance(group, (list, tuple)) else [group]) if isinstance(k, str)]
+
+
+def scored_prediction(record: dict) -> str | None:
+    """The text the reference-based metrics score for `record`: the prediction, transliterated
+    to the references' script where the language has a transform (Serbian Latin -> Cyrillic
+    against Cyrillic references). Pure function of the record, so scoring and intervals agree."""
+    prediction = record.get("prediction")
+    if prediction is None or script_transform(record.get("lang", "")) is None:
+        return prediction
+    if not _LATIN.search(prediction) or not _mostly_cyrillic(_targets(record)):
+        return prediction
+    from mella_eval.metrics.translit import sr_latin_to_cyrillic
+
+    return sr_latin_to_cyrillic(prediction)
