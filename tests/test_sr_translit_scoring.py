@@ -85,3 +85,14 @@ def test_keyword_accuracy_finds_cyrillic_keywords_in_a_latin_answer():
     assert record["metrics"]["keyword_acc"] == 1.0
     row = score_records([task], [record])[0]
     assert row["signature"] == SIGNATURE
+
+
+def test_a_cyrillic_answer_naming_something_in_latin_is_scored_as_it_is():
+    """The bundled sample's rocket caption: the probe's name stays DSCOVR, as in its reference."""
+    text = ("Ракета Фалкон 9 компаније Спејс Екс са сондом DSCOVR на лансирном комплексу 40 на "
+            "Кејп Канавералу у сумраку")
+    records = [{"task": "captions", "lang": "sr", "id": "r", "status": "ok", "prediction": text,
+                "references": [text], "metrics": {}}]
+    rows = _summary(records)
+    assert "scored_prediction" not in records[0]
+    assert rows[("sr", "bleu")]["value"] == pytest.approx(100.0)

@@ -3,7 +3,8 @@
 Serbian is written in two scripts. A Latin-script Serbian answer scored against Cyrillic
 references gets ~0 BLEU/chrF although it is the same text, so before an sr prediction is scored
 against references (or keywords) written mostly in Cyrillic, its Latin-script Serbian words are
-transliterated to Cyrillic (`mella_eval.metrics.translit`; identity on Cyrillic text). Every sr
+transliterated to Cyrillic (`mella_eval.metrics.translit`) when the prediction is written mostly in
+Latin letters; a Cyrillic answer, also one naming something in Latin, is scored as it is. Every sr
 row of the reference-based metrics says so in its signature (`|translit:sr-Latn>Cyrl.1`), and a
 sample whose scored text differs from its prediction carries `scored_prediction` (the text the
 metrics saw) and `scored_prediction_translit` (the mapping). `prediction` itself never changes.
@@ -52,7 +53,9 @@ def scored_prediction(record: dict) -> str | None:
     prediction = record.get("prediction")
     if prediction is None or script_transform(record.get("lang", "")) is None:
         return prediction
-    if not _LATIN.search(prediction) or not _mostly_cyrillic(_targets(record)):
+    # A Cyrillic answer naming something in Latin ("сондом DSCOVR") is Cyrillic text: left as it
+    # is, like its references; only an answer written mostly in Latin is transliterated.
+    if _mostly_cyrillic([prediction]) or not _mostly_cyrillic(_targets(record)):
         return prediction
     from mella_eval.metrics.translit import sr_latin_to_cyrillic
 
