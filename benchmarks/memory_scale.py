@@ -10,11 +10,13 @@ sha256), a task file with cheap metrics (chrf, rouge_l) and a predictions file, 
 - `--predictions`: scores the predictions file;
 - `--backend openai`: against tests/fault_server.py on 127.0.0.1 (in this process, a thread;
   it answers at once), a fresh --cache-dir per run.
-For each run it prints the harness process's peak RSS (ru_maxrss from wait4), the wall time,
+For each run it prints the harness process's peak RSS (VmHWM of /proc/self/status, read by a
+wrapper, this script's `--child`, just before the run's process exits; not ru_maxrss, which
+Linux carries over from the forking parent across fork + exec), the wall time,
 the time from the subprocess's start to the first request's arrival at the server (openai),
 and the run folder's size (with the thumbs/ part). Last, per mode, the peak RSS growth per
-sample between the smallest and the largest size. With --phases the harness runs under a
-wrapper (this script, `--child`) that records the process's peak RSS at the end of each phase
+sample between the smallest and the largest size. With --phases it also prints the peak RSS
+the wrapper saw at the end of each phase
 of `mella_eval.evaluator.run` (load, build, generate, records, guards, metrics, summarize,
 write, thumbnails), to show where the memory goes. Targets (issue 12): <= 10 KB per sample,
 run folder <= 40 MB at 12,800 samples, first request within 5 s at 12,800.
@@ -108,10 +110,17 @@ PHASES = ("_load", "build_requests", "_generate", "make_records", "annotate_guar
           "add_sample_metrics", "summarize", "write_run", "write_thumbnails")
 
 
-def child(marks_path: str, argv: list[str]) -> None:
-    """`mella-eval run ARGV` in this process, the peak RSS (MB) after each phase -> marks_path."""
-    import resource
+def peak_rss_mb() -> float:
+    """This process's own high-water RSS (its address space only)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise SystemExit("no VmHWM in /proc/self/status (Linux only)")
 
+
+def child(marks_path: str, argv: list[str]) -> None:
+    """`mella-eval run ARGV` in this process; the peak RSS (MB) after each phase and at the end
+    -> marks_path."""
     import mella_eval.evaluator as evaluator
     from mella_eval.cli import main as cli_main
 
@@ -120,7 +129,7 @@ def child(marks_path: str, argv: list[str]) -> None:
     def wrapped(name, fn):
         def call(*args, **kwargs):
             result = fn(*args, **kwargs)
-            marks.append((name.lstrip("_"), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+            marks.append((name.lstrip("_"), peak_rss_mb()))
             return result
         return call
 
@@ -130,16 +139,14 @@ def child(marks_path: str, argv: list[str]) -> None:
         code = cli_main(argv)
     except SystemExit as e:
         code = e.code
-    Path(marks_path).write_text(json.dumps(marks), encoding="utf-8")
+    Path(marks_path).write_text(json.dumps({"phases": marks, "peak": peak_rss_mb()}), encoding="utf-8")
     raise SystemExit(code)
 
 
 def run_once(workload: Path, mode: str, out: Path, phases: bool = False) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     marks_path = out / "phases.json"
-    harness = ([sys.executable, __file__, "--child", str(marks_path), "--"] if phases
-               else [sys.executable, "-m", "mella_eval"])
-    command = [*harness, "run", "--tasks", str(workload / "task.yaml"),
+    command = [sys.executable, __file__, "--child", str(marks_path), "--", "run", "--tasks", str(workload / "task.yaml"),
                "--include-path", str(workload), "--langs", ",".join(LANGS),
                "--output-dir", str(out / "runs"), "--run-name", "bench"]
     server = None
@@ -160,7 +167,7 @@ def run_once(workload: Path, mode: str, out: Path, phases: bool = False) -> dict
         proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
         stderr = proc.stderr.read()
-        _, status, usage = os.wait4(proc.pid, 0)
+        status = os.waitpid(proc.pid, 0)[1]
         wall = time.time() - started
         code = os.waitstatus_to_exitcode(status)
         if code not in (0, 1):  # 1: failure gate; still a complete run
@@ -171,8 +178,9 @@ def run_once(workload: Path, mode: str, out: Path, phases: bool = False) -> dict
             server.stop()
     run_dir = out / "runs" / "bench"
     thumbs = run_dir / "thumbs"
-    marks = json.loads(marks_path.read_text()) if phases and marks_path.is_file() else []
-    return {"mode": mode, "peak_rss_mb": usage.ru_maxrss / 1024, "wall_s": wall, "phases": marks,
+    measured = json.loads(marks_path.read_text())
+    return {"mode": mode, "peak_rss_mb": measured["peak"], "wall_s": wall,
+            "phases": measured["phases"] if phases else [],
             "first_request_s": first, "run_folder_mb": folder_bytes(run_dir) / 1e6,
             "thumbs_mb": folder_bytes(thumbs) / 1e6 if thumbs.is_dir() else 0.0,
             "thumbs": len(list(thumbs.glob("*.jpg"))) if thumbs.is_dir() else 0}
