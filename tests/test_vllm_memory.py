@@ -80,3 +80,41 @@ def test_root_cause_reads_only_the_tail_and_keeps_one_short_line(tmp_path):
     log.write_text("ValueError: an old failure\n" + "x\n" * 40000 + "OSError: " + "y" * 500 + "\n")
     cause = vm.engine_failure_cause(engine_error(), log, tail_bytes=4096)
     assert cause.startswith("OSError: yyy") and len(cause) == 300
+
+
+# vLLM 0.32 on this machine (a 10 GiB NUMA node, 22.8 GiB free in all): the worker's error, then
+# the engine core's wrapper of it (verbatim from a run's log, shortened).
+WORKER_LOG = """\
+(Worker pid=6560) ERROR 12-01 23:08:53 [multiproc_executor.py:1063] ValueError: Available memory on node 0 (8.54/10.21 GiB) on kv cache allocation is less than requested memory for kv (9.0 GiB). Decrease --kv-cache-memory-bytes, VLLM_CPU_KVCACHE_SPACE, or reduce CPU memory used by other processes.
+(EngineCore pid=6531) ERROR 12-01 23:08:53 [core.py:1510]     raise RuntimeError(
+(EngineCore pid=6531) ERROR 12-01 23:08:53 [core.py:1510] RuntimeError: Worker failed with error 'Available memory on node 0 (8.54/10.21 GiB) on kv cache allocation is less than requested memory for kv (9.0 GiB).', please check the stack trace above for the root cause
+"""
+
+
+def test_root_cause_skips_wrappers_that_point_elsewhere(tmp_path):
+    log = tmp_path / "run.log"
+    log.write_text(WORKER_LOG, encoding="utf-8")
+    assert vm.engine_failure_cause(engine_error(), log).startswith(
+        "ValueError: Available memory on node 0 (8.54/10.21 GiB) on kv cache allocation")
+
+
+def test_available_memory_is_the_smallest_numa_node_and_the_cgroup(tmp_path):
+    """vLLM's worker checks the memory of its NUMA node, not the machine's."""
+    kb = 1024
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc/meminfo").write_text(f"MemTotal: {24 * GIB // kb} kB\nMemAvailable: {22 * GIB // kb} kB\n")
+    assert vm.available_memory_bytes(tmp_path) == 22 * GIB
+    node = tmp_path / "sys/devices/system/node/node0"
+    node.mkdir(parents=True)
+    node.joinpath("meminfo").write_text(
+        f"Node 0 MemTotal: {10 * GIB // kb} kB\nNode 0 MemFree: {6 * GIB // kb} kB\n"
+        f"Node 0 Active(file): {GIB // kb} kB\nNode 0 Inactive(file): {GIB // kb} kB\n"
+        f"Node 0 SReclaimable: {GIB // kb} kB\n")
+    assert vm.available_memory_bytes(tmp_path) == 9 * GIB
+    (tmp_path / "sys/fs/cgroup").mkdir(parents=True)
+    (tmp_path / "sys/fs/cgroup/memory.max").write_text(f"{8 * GIB}\n")
+    (tmp_path / "sys/fs/cgroup/memory.current").write_text(f"{3 * GIB}\n")
+    assert vm.available_memory_bytes(tmp_path) == 5 * GIB
+    (tmp_path / "sys/fs/cgroup/memory.max").write_text("max\n")
+    assert vm.available_memory_bytes(tmp_path) == 9 * GIB
+    assert vm.available_memory_bytes(tmp_path / "nothing") is None

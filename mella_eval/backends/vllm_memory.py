@@ -21,18 +21,45 @@ KV_SHARE = 0.4
 MAX_KV_GIB = 32  # beyond this a CPU engine gains nothing for evaluation batches
 
 
-def available_memory_bytes() -> int | None:
-    """MemAvailable from /proc/meminfo (Linux), else free physical pages; None when unknown."""
+def available_memory_bytes(root: str | os.PathLike = "/") -> int | None:
+    """Memory vLLM's CPU worker will count as available, or None when unknown: like vLLM, per
+    NUMA node (MemFree + file pages + reclaimable slab; it binds to one node, so the smallest
+    node's), within a cgroup's limit (a container), and never more than MemAvailable."""
+    root = Path(root)
+    candidates = []
+    for meminfo in sorted(root.glob("sys/devices/system/node/node[0-9]*/meminfo")):
+        fields = _meminfo(meminfo, skip=2)  # "Node 0 MemFree:  123 kB"
+        if fields.get("MemTotal"):
+            candidates.append(sum(fields.get(k, 0) for k in
+                                  ("MemFree", "Active(file)", "Inactive(file)", "SReclaimable")))
+    system = _meminfo(root / "proc/meminfo", skip=0).get("MemAvailable")
+    if system is not None:
+        candidates.append(system)
+    limit, usage = _read_int(root / "sys/fs/cgroup/memory.max"), _read_int(root / "sys/fs/cgroup/memory.current")
+    if limit is not None and usage is not None:
+        candidates.append(max(0, limit - usage))
+    return min(candidates) if candidates else None
+
+
+def _meminfo(path: Path, skip: int) -> dict[str, int]:
+    """`KEY: VALUE kB` lines (after `skip` leading words) as bytes; {} when unreadable."""
+    out = {}
     try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
+        for line in path.read_text().splitlines():
+            parts = line.split()[skip:]
+            if len(parts) >= 2 and parts[1].isdigit():
+                out[parts[0].rstrip(":")] = int(parts[1]) * 1024
+    except OSError:
         pass
+    return out
+
+
+def _read_int(path: Path) -> int | None:
     try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
+        text = path.read_text().strip()
+    except OSError:
         return None
+    return int(text) if text.isdigit() else None  # "max": no limit
 
 
 def cpu_kvcache_gib(available_bytes: int, weights_bytes: int = 0) -> int:
@@ -76,6 +103,7 @@ def ensure_cpu_kvcache_space(model: str | os.PathLike = "", environ=None,
 _CAUSE = re.compile(r"(?:\b[A-Z]\w*(?:Error|Exception)\b: .+|less than desired|out of memory|"
                     r"No space left|Killed|cannot allocate|[Uu]nsupported .+)")
 _GENERIC = re.compile(r"See root cause above|Engine core initialization failed|EngineDeadError|"
+                      r"check the stack trace above|"
                       r"Traceback \(most recent call last\)|^\s*raise\b")
 _PREFIX = re.compile(r"^\(\w+ pid=\d+\)\s*|^(?:ERROR|WARNING|INFO)\s+\d\d-\d\d \S+ \[[^\]]*\]\s*")
 
