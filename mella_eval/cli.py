@@ -272,7 +272,14 @@ def _name_the_log(error: BaseException, log: Path, console) -> None:
     if empty:
         log.unlink(missing_ok=True)
     elif isinstance(error, MellaError):
-        error.args = (f"{error}; the engines' log: {log}",)
+        message = str(error)
+        if "above" in message:  # "See root cause above": above is the engines' log, not the console
+            from mella_eval.backends.vllm_memory import engine_failure_cause
+
+            cause = engine_failure_cause(error, log)
+            if cause not in message:
+                message += f"; the engine's error: {cause}"
+        error.args = (f"{message}; the engines' log: {log}",)
     elif not isinstance(error, KeyboardInterrupt):
         print(f"mella-eval: the engines' log: {log}", file=console.err)
 

@@ -44,6 +44,8 @@ def run(config: RunConfig) -> RunOutcome:
     samples_by_task, all_keys = _load(config, tasks)
     requests = [request for task in tasks
                 for request in build_requests(task, samples_by_task[task.name], _settings(config, task))]
+    log.info("load: %d samples of %s, %d requests (%.1f s)", sum(map(len, samples_by_task.values())),
+             ", ".join(t.name for t in tasks), len(requests), time.monotonic() - t0)
 
     t_generate = time.monotonic()
     completions, identity, request_counts, execution = _generate(config, requests, all_keys)

@@ -136,3 +136,24 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_elsewhere(monkeypatch):
     quiet.update(5)
     quiet.close()
     assert console._err.getvalue() .count("mella-eval: x") >= 1  # only the bar wrote
+
+
+def test_an_engine_failure_names_its_cause_from_the_log(tmp_path, capsys, monkeypatch):
+    """vLLM's own error says only "See root cause above"; the cause is in run.log."""
+    from mella_eval import evaluator
+    from mella_eval.cli import main
+    from mella_eval.errors import MellaError
+
+    def failing_engine(config):
+        os.write(2, b"(EngineCore pid=9) ERROR [core.py:1] ValueError: Available memory on node 0 "
+                    b"(7.22/14.84 GiB) on startup is less than desired CPU memory utilization\n")
+        raise MellaError("M cannot run on --backend vllm: RuntimeError: Engine core initialization "
+                         "failed. See root cause above.")
+
+    monkeypatch.setattr(evaluator, "run", failing_engine)
+    preds = tmp_path / "p.jsonl"
+    preds.write_text("", encoding="utf-8")
+    assert main(["run", "--predictions", str(preds), "--output-dir", str(tmp_path), "--run-name", "r"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "; the engine's error: ValueError: Available memory on node 0 " \
+        "(7.22/14.84 GiB) on startup is less than desired CPU memory utilization; the engines' log: " in err

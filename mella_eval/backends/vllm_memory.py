@@ -105,7 +105,7 @@ _CAUSE = re.compile(r"(?:\b[A-Z]\w*(?:Error|Exception)\b: .+|less than desired|o
 _GENERIC = re.compile(r"See root cause above|Engine core initialization failed|EngineDeadError|"
                       r"check the stack trace above|"
                       r"Traceback \(most recent call last\)|^\s*raise\b")
-_PREFIX = re.compile(r"^\(\w+ pid=\d+\)\s*|^(?:ERROR|WARNING|INFO)\s+\d\d-\d\d \S+ \[[^\]]*\]\s*")
+_PREFIX = re.compile(r"^\(\w+ pid=\d+\)\s*|^(?:ERROR|WARNING|INFO|DEBUG)\s+(?:\d\d-\d\d \S+ )?\[[^\]]*\]\s*")
 
 
 def exception_chain(error: BaseException) -> list[BaseException]:
