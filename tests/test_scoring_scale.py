@@ -48,3 +48,18 @@ def test_each_corpus_is_extracted_once_for_scores_and_intervals(monkeypatch):
                              n_boot=50, seed=3, macro=macro)
     assert len(calls) == 45, "intervals re-extracted corpora that scoring had extracted"
     assert all(row["ci_low"] is not None and row["ci_low"] <= row["value"] + 1e-9 for row in scores)
+
+
+def test_bit_parallel_lcs_equals_the_dynamic_program():
+    import random
+
+    from mella_eval.metrics.rouge import _lcs_length_dp, lcs_length
+
+    rng = random.Random(7)
+    for _ in range(400):
+        alphabet = "abcde"[: rng.randint(1, 5)]
+        a = [rng.choice(alphabet) for _ in range(rng.randint(0, 40))]
+        b = [rng.choice(alphabet) for _ in range(rng.randint(0, 90))]
+        assert lcs_length(a, b) == _lcs_length_dp(a, b) == lcs_length(b, a)
+    thai = list("แมวสีส้มนอนอยู่บนโซฟาสีเทาในห้องนั่งเล่น" * 3)
+    assert lcs_length(thai, thai[5:]) == len(thai) - 5

@@ -39,7 +39,26 @@ class RougeResult:
 
 
 def lcs_length(a: list[str], b: list[str]) -> int:
-    """Length of the longest common subsequence (dynamic programming, O(len(a) len(b)))."""
+    """Length of the longest common subsequence, bit-parallel (Allison & Dix 1986; Hyyroe 2004).
+
+    Bit j of `v` is 0 where the LCS row grows at column j of `b`; one row costs a few big-integer
+    operations instead of len(b) Python steps (the dynamic program was quadratic in Python and
+    ROUGE-L's largest cost on character-tokenised Thai). Same integer as the dynamic program."""
+    if not a or not b:
+        return 0
+    masks: dict[str, int] = {}
+    for j, token in enumerate(b):
+        masks[token] = masks.get(token, 0) | (1 << j)
+    full = (1 << len(b)) - 1
+    v = full
+    for token in a:
+        u = v & masks.get(token, 0)
+        v = ((v + u) | (v - u)) & full
+    return len(b) - v.bit_count()
+
+
+def _lcs_length_dp(a: list[str], b: list[str]) -> int:
+    """The dynamic program (O(len(a) len(b))), kept as the tests' reference for `lcs_length`."""
     if len(a) < len(b):
         a, b = b, a
     previous = [0] * (len(b) + 1)
