@@ -39,18 +39,24 @@ class LineProgress:
     def __init__(self, total: int, desc: str, stream, interval: float | None, clock=time.monotonic):
         self.total, self.desc, self.stream, self.interval, self.clock = total, desc, stream, interval, clock
         self.n = 0
-        self.start = self.last = clock()
+        self.created = self.last = clock()
+        # The rate is measured from the first finished request: an engine's start-up before it
+        # would make the first ETAs hours long.
+        self.first: tuple[float, int] | None = None
 
     def update(self, n: int = 1) -> None:
+        if self.first is None:
+            self.first = (self.clock(), self.n)
         self.n += n
         if self.interval is not None and self.clock() - self.last >= self.interval and self.n < self.total:
             self._line()
 
     def line(self, done: bool = False) -> str:
-        elapsed = max(self.clock() - self.start, 1e-9)
-        rate = self.n / elapsed
+        now = self.clock()
+        since, at = self.first if self.first is not None else (now, self.n)
+        rate = (self.n - at) / (now - since) if now > since and self.n > at else 0.0
         share = f" ({self.n / self.total:.0%})" if self.total else ""
-        tail = (f"done in {_duration(elapsed)}" if done else
+        tail = (f"done in {_duration(now - self.created)}" if done else
                 f"ETA {_duration((self.total - self.n) / rate)}" if rate > 0 else "ETA ?")
         return f"mella-eval: {self.desc}: {self.n}/{self.total}{share}, {rate:.1f} req/s, {tail}"
 

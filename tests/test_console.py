@@ -106,17 +106,21 @@ class Clock:
 def test_line_progress_every_interval_with_counts_rate_and_eta():
     clock, stream = Clock(), io.StringIO()
     bar = LineProgress(100, "generate (vllm)", stream, interval=10, clock=clock)
+    clock.t = 30  # an engine starting: no request finished yet
+    bar.update()  # the first request: the rate is counted from here
+    assert stream.getvalue().splitlines() == ["mella-eval: generate (vllm): 1/100 (1%), 0.0 req/s, ETA ?"]
     for _ in range(20):
         clock.t += 1
         bar.update()
-    # A line at 10 s (10 done) and at 20 s (20 done); none between.
-    assert stream.getvalue().splitlines() == [
-        "mella-eval: generate (vllm): 10/100 (10%), 1.0 req/s, ETA 1m30s",
-        "mella-eval: generate (vllm): 20/100 (20%), 1.0 req/s, ETA 1m20s"]
+    # Then a line every 10 s: 11 done in the 10 s since the first (1.1/s, 89 left: 81 s), 21 in 20 s.
+    assert stream.getvalue().splitlines()[1:] == [
+        "mella-eval: generate (vllm): 11/100 (11%), 1.1 req/s, ETA 1m21s",
+        "mella-eval: generate (vllm): 21/100 (21%), 1.1 req/s, ETA 1m15s"]
     clock.t += 5
-    bar.update(80)
+    bar.update(79)
     bar.close()
-    assert stream.getvalue().splitlines()[-1] == "mella-eval: generate (vllm): 100/100 (100%), 4.0 req/s, done in 25s"
+    assert stream.getvalue().splitlines()[-1] == \
+        "mella-eval: generate (vllm): 100/100 (100%), 4.0 req/s, done in 55s"
 
 
 def test_progress_is_a_bar_on_a_terminal_and_lines_elsewhere(monkeypatch):
