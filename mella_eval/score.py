@@ -57,7 +57,7 @@ def add_sample_metrics(tasks: list[Task], records: list[dict]) -> None:
             if not record.get("keywords"):
                 continue  # nothing to find: no value rather than a misleading 0 or 1
             try:
-                result = keyword_accuracy(scored_prediction(record), record["keywords"], record["lang"])
+                result = keyword_accuracy(record["prediction"], record["keywords"], record["lang"])
             except Exception as exc:  # noqa: BLE001
                 _record_failure([record], ("keyword_acc",), exc)
                 continue

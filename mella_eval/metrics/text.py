@@ -2,7 +2,7 @@
 
 Serbian is written in two scripts. A Latin-script Serbian answer scored against Cyrillic
 references gets ~0 BLEU/chrF although it is the same text, so before an sr prediction is scored
-against references (or keywords) written mostly in Cyrillic, its Latin-script Serbian words are
+against references written mostly in Cyrillic, its Latin-script Serbian words are
 transliterated to Cyrillic (`mella_eval.metrics.translit`) when the prediction is written mostly in
 Latin letters; a Cyrillic answer, also one naming something in Latin, is scored as it is. Every sr
 row of the reference-based metrics says so in its signature (`|translit:sr-Latn>Cyrl.1`), and a
@@ -13,8 +13,9 @@ metrics saw) and `scored_prediction_translit` (the mapping). `prediction` itself
 import re
 import unicodedata
 
-# Metrics that compare a prediction with reference texts or keywords (the transliteration applies).
-REFERENCE_METRICS = ("bleu", "chrf", "chrf++", "cider", "rouge_l", "meteor", "keyword_acc")
+# Metrics that compare a prediction with reference texts (the transliteration applies). Not
+# keyword_acc: keywords.py already matches Serbian in either script (both folded to Latin).
+REFERENCE_METRICS = ("bleu", "chrf", "chrf++", "cider", "rouge_l", "meteor")
 
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
@@ -38,14 +39,6 @@ def _mostly_cyrillic(texts) -> bool:
     return len(_CYRILLIC.findall(joined)) > len(_LATIN.findall(joined))
 
 
-def _targets(record: dict) -> list[str]:
-    """The texts a prediction is compared with: its references, else its keywords."""
-    if record.get("references"):
-        return [r for r in record["references"] if isinstance(r, str)]
-    return [k for group in record.get("keywords") or [] for k in
-            (group if isinstance(group, (list, tuple)) else [group]) if isinstance(k, str)]
-
-
 def scored_prediction(record: dict) -> str | None:
     """The text the reference-based metrics score for `record`: the prediction, transliterated
     to the references' script where the language has a transform (Serbian Latin -> Cyrillic
@@ -55,7 +48,8 @@ def scored_prediction(record: dict) -> str | None:
         return prediction
     # A Cyrillic answer naming something in Latin ("сондом DSCOVR") is Cyrillic text: left as it
     # is, like its references; only an answer written mostly in Latin is transliterated.
-    if _mostly_cyrillic([prediction]) or not _mostly_cyrillic(_targets(record)):
+    references = [r for r in record.get("references") or [] if isinstance(r, str)]
+    if not references or _mostly_cyrillic([prediction]) or not _mostly_cyrillic(references):
         return prediction
     from mella_eval.metrics.translit import sr_latin_to_cyrillic
 
