@@ -45,6 +45,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 
 from mella_eval.errors import MellaError
+from mella_eval.images import ImageProblem
 from mella_eval.text_safety import clean_text
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ class ChatResult:
     finish_reason: str | None = None
     attempts: int = 1
     http_status: int | None = None  # of the last response; None when none came back
-    error_kind: str | None = None  # "http" | "timeout" | "connection" | "malformed"
+    error_kind: str | None = None  # "http" | "timeout" | "connection" | "malformed" | "input"
 
     @property
     def ok(self) -> bool:
@@ -170,7 +171,11 @@ class ChatClient:
         temperature, top_p, seed, stop, response_format={"type": "json_schema", ...}, ...);
         None values are left out. Never raises for a failed request: see `ChatResult.status`."""
         session, semaphore = self._ensure_session()
-        payload = {"model": self.model, "messages": messages() if callable(messages) else messages}
+        try:  # images are read now (lazily): one that became unusable fails this request only
+            built = messages() if callable(messages) else messages
+        except ImageProblem as e:
+            return ChatResult(text=None, status="error", reason=str(e), attempts=0, error_kind="input")
+        payload = {"model": self.model, "messages": built}
         payload.update({k: v for k, v in params.items() if v is not None})
         # ASCII-escaped JSON: ~40% faster to encode than ensure_ascii=False (base64 images
         # dominate the size), and every server reads \u escapes.

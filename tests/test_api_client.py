@@ -299,3 +299,16 @@ def test_json_schema_response_format_with_vllm(vllm_server):
         jsonschema.validate(json.loads(result.text), schema)
         assert result.usage["prompt_tokens"] > 0 and result.usage["completion_tokens"] > 0
         assert result.finish_reason == "stop"
+
+
+def test_an_image_that_became_unusable_fails_that_request_only():
+    from mella_eval.images import ImageProblem
+
+    def broken():
+        raise ImageProblem("image x.jpg changed since the dataset was loaded")
+
+    with FaultServer(default=reply("fine")) as server:
+        results = client_for(server).run_all([(broken, {}), job("hello")])
+    assert [r.status for r in results] == ["error", "ok"]
+    assert results[0].reason == "image x.jpg changed since the dataset was loaded"
+    assert results[0].error_kind == "input" and len(server.requests) == 1
