@@ -66,8 +66,10 @@ _JOINERS = "\u200c\u200d"
 VERSION = "mella-seg1"
 
 
+@lru_cache(maxsize=65536)
 def is_no_space_char(ch: str) -> bool:
-    """True for a character of a script written without spaces between words (see module doc)."""
+    """True for a character of a script written without spaces between words (see module doc).
+    Cached per character: it is asked for every character of every text scored."""
     cp = ord(ch)
     return any(lo <= cp <= hi for lo, hi in _NO_SPACE_RANGES)
 
@@ -195,7 +197,12 @@ def tokenize(text: str, lang: str, *, punctuation: bool = True) -> list[str]:
     """
     if not isinstance(text, str):
         raise TypeError(f"tokenize needs a str, got {type(text).__name__}")
-    tokens = _tokens(text, lang_code(lang) in ("ko", "kor"))
-    if punctuation:
-        return list(tokens)
-    return [t for t in tokens if not _is_punctuation(t)]
+    korean = lang_code(lang) in ("ko", "kor")
+    return list(_tokens(text, korean) if punctuation else _word_tokens(text, korean))
+
+
+@lru_cache(maxsize=65536)
+def _word_tokens(text: str, korean: bool) -> tuple[str, ...]:
+    """`_tokens` without punctuation-only tokens; cached, as CIDEr-D, ROUGE-L and METEOR each
+    ask for the same texts. (Clear it with `_tokens` when the Korean backend is switched.)"""
+    return tuple(t for t in _tokens(text, korean) if not _is_punctuation(t))
