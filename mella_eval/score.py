@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from statistics import fmean
 
+from mella_eval.metrics.keywords import not_applicable_count
 from mella_eval.metrics.registry import METRICS
 from mella_eval.metrics.resample import corpus_statistics
 from mella_eval.metrics.text import REFERENCE_METRICS, script_transform, scored_prediction
@@ -50,19 +51,10 @@ def add_sample_metrics(tasks: list[Task], records: list[dict]) -> None:
     keyword_tasks = {t.name for t in tasks if "keyword_acc" in t.metrics}
     if not keyword_tasks:
         return
-    from mella_eval.metrics.keywords import keyword_accuracy
+    from mella_eval.metrics.keywords import add_keyword_scores
 
-    for record in records:
-        if record["task"] in keyword_tasks and record["status"] == "ok" and record["prediction"] is not None:
-            if not record.get("keywords"):
-                continue  # nothing to find: no value rather than a misleading 0 or 1
-            try:
-                result = keyword_accuracy(record["prediction"], record["keywords"], record["lang"])
-            except Exception as exc:  # noqa: BLE001
-                _record_failure([record], ("keyword_acc",), exc)
-                continue
-            record["metrics"]["keyword_acc"] = result.score
-            record["keyword_match"] = result.to_dict()
+    # A sample without keywords is "not applicable" (neither n nor failed), not a failure.
+    add_keyword_scores([r for r in records if r["task"] in keyword_tasks])
 
 
 def annotate_scored_predictions(records: list[dict]) -> None:
@@ -185,7 +177,10 @@ def _score_row(task: str, lang: str, metric: str, records: list[dict]) -> dict:
             row["value"] = METRICS[metric].scale * sum(n for n, _ in pairs) / sum(d for _, d in pairs)
     else:
         values = [r["metrics"][metric] for r in records if metric in r["metrics"]]
-        row.update(n=len(values), failed=len(records) - len(values))
+        not_applicable = not_applicable_count(records, metric)
+        row.update(n=len(values), failed=len(records) - len(values) - not_applicable)
+        if not_applicable:
+            row["not_applicable"] = not_applicable
         if values:
             row["value"] = fmean(values)
         signature = metric_signature(metric, lang)
@@ -264,9 +259,11 @@ def breakdown_rows(task, records: list[dict]) -> list[dict]:
             if METRICS[metric].kind in ("corpus", "ratio"):
                 continue
             values = [r["metrics"][metric] for r in group if metric in r["metrics"]]
+            not_applicable = not_applicable_count(group, metric)
             rows.append({"task": task.name, "lang": lang, field: value, "metric": metric,
                          "value": fmean(values) if values else None, "n": len(values),
-                         "failed": len(group) - len(values)})
+                         "failed": len(group) - len(values) - not_applicable,
+                         **({"not_applicable": not_applicable} if not_applicable else {})})
     return rows
 
 

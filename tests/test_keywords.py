@@ -161,3 +161,18 @@ def test_samples_without_keywords_are_not_applicable_not_failed():
     assert "keyword_acc" in records[3]["metric_errors"]
     assert not_applicable_count(records, "keyword_acc") == 1
     assert not_applicable_count(records, "bleu") == 0
+
+
+def test_score_row_leaves_not_applicable_samples_out_of_n_and_failed():
+    from mella_eval.metrics.keywords import add_keyword_scores
+    from mella_eval.score import _score_row
+
+    records = [
+        {"lang": "ru", "status": "ok", "prediction": "Кошка спит", "keywords": [["кошка"]], "metrics": {}},
+        {"lang": "ru", "status": "ok", "prediction": "Кошка спит", "keywords": [], "metrics": {}},
+        {"lang": "ru", "status": "ok", "prediction": "Собака", "keywords": None, "metrics": {}},
+        {"lang": "ru", "status": "error", "prediction": None, "keywords": [["кошка"]], "metrics": {}},
+    ]
+    add_keyword_scores(records)
+    row = _score_row("culture", "ru", "keyword_acc", records)
+    assert (row["value"], row["n"], row["failed"], row["not_applicable"]) == (1.0, 1, 1, 2)
