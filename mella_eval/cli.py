@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     judge.add_argument("--wrong-language", default="zero", choices=["zero", "flag"],
                        help="an answer in the wrong language: judge scores of 0 without a judge call "
                             "(zero, default) or judged normally and only flagged (flag)")
+    from mella_eval.judge_args import add_judge_reliability_args
+
+    add_judge_reliability_args(judge)
 
     gate = run.add_argument_group("gates (exit code 1, results still written)")
     gate.add_argument("--max-failure-rate", type=float, default=0.0, metavar="SHARE",
@@ -170,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     leaderboard.register(sub)
     report.register(sub)
     compare.register(sub)
+    from mella_eval.judge_check import register_judge_check
+
+    register_judge_check(sub)
     return parser
 
 

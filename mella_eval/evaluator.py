@@ -148,12 +148,13 @@ def _load(config: RunConfig, tasks) -> tuple[dict, set]:
 
 def _image_policy(config: RunConfig, task) -> dict:
     """load_samples' image limits: the size cap, and whether rows may name images outside the
-    dataset folder (--allow-external-images, or a task file in an --include-path folder). Not
+    dataset folder (--allow-external-images, or a task file directly in an --include-path folder). Not
     every trusted task: a bundled task may run its hooks, but run on a user's --data-dir its rows
     are that user's data, and an image path in them must not reach outside it (or a server)."""
     task_file = task.file.resolve()
+    # Directly in an --include-path folder, as for hooks (a subfolder, e.g. downloaded data, is not trusted).
     external = config.allow_external_images or any(
-        task_file.is_relative_to(Path(folder).resolve()) for folder in config.include_paths)
+        task_file.parent == Path(folder).resolve() for folder in config.include_paths)
     return {"max_image_bytes": config.max_image_bytes, "allow_external_images": external}
 
 

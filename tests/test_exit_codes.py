@@ -210,3 +210,21 @@ def test_max_image_mb_and_external_images_reach_the_loader(tmp_path, copy_sample
     assert main([*base, "--run-name", "trusted", "--tasks", str(trusted / "linguistic.yaml"),
                  "--include-path", str(trusted)]) == 0
     assert reasons("trusted") == []
+
+
+def test_only_task_files_directly_in_an_include_path_may_name_outside_images(tmp_path):
+    """The same trust scope as hooks: a task file in a subfolder of an --include-path folder
+    (e.g. a downloaded dataset) is data, and its rows stay inside their folder."""
+    from types import SimpleNamespace
+
+    from mella_eval.evaluator import _image_policy
+
+    trusted = tmp_path / "mytasks"
+    (trusted / "downloaded").mkdir(parents=True)
+    config = SimpleNamespace(allow_external_images=False, include_paths=[trusted], max_image_bytes=1 << 20)
+    direct = SimpleNamespace(file=trusted / "t.yaml")
+    nested = SimpleNamespace(file=trusted / "downloaded" / "t.yaml")
+    assert _image_policy(config, direct)["allow_external_images"] is True
+    assert _image_policy(config, nested)["allow_external_images"] is False
+    config.allow_external_images = True
+    assert _image_policy(config, nested)["allow_external_images"] is True

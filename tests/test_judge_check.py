@@ -9,25 +9,11 @@ import pytest
 
 from fault_server import FaultServer, reply_json
 from mella_eval import cli
-from mella_eval.judge_check import calibration_set, calibration_texts, register_judge_check
+from mella_eval.judge_check import calibration_set, calibration_texts
 
 LANGS = ("ar", "cs", "hu", "ko", "ru", "sr", "th", "vi")
 CANDIDATE_RE = re.compile(r"<(candidate-[0-9a-f]{16})>\n(.*)\n</\1>", re.DOTALL)
 REFERENCE_RE = re.compile(r"<reference>(.*?)</reference>", re.DOTALL)
-
-
-@pytest.fixture(autouse=True)
-def judge_check_command(monkeypatch):
-    """cli with the judge-check command (until cli.py registers it itself)."""
-    original = cli.build_parser
-
-    def build():
-        parser = original()
-        sub = next(a for a in parser._subparsers._group_actions if a.choices)
-        if "judge-check" not in sub.choices:
-            register_judge_check(sub)
-        return parser
-    monkeypatch.setattr(cli, "build_parser", build)
 
 
 def grade(thickness, faithfulness, label=None):

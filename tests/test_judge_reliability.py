@@ -13,25 +13,10 @@ import pytest
 from fault_server import FaultServer, reply_json
 from mella_eval import cli
 from mella_eval.errors import TaskError
-from mella_eval.judge_args import add_judge_reliability_args
 from mella_eval.judge_panel import load_panel
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_pangeabench import fixture_tasks, samples_of  # noqa: E402,F401  (the PangeaBench fixtures)
-
-
-@pytest.fixture(autouse=True)
-def reliability_flags(monkeypatch):
-    """The run command with the judge reliability flags (until cli.py adds them itself)."""
-    original = cli.build_parser
-
-    def build():
-        parser = original()
-        run = next(a for a in parser._subparsers._group_actions if a.choices).choices["run"]
-        if "--judge-repeats" not in run._option_string_actions:
-            add_judge_reliability_args(run)
-        return parser
-    monkeypatch.setattr(cli, "build_parser", build)
 
 
 @pytest.fixture(scope="module")
