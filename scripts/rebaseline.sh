@@ -15,4 +15,4 @@ model=.cache/tiny-vlm
   --no-judge --no-cache --output-dir results/baseline --run-name tiny-sample
 .venv/bin/mella-eval run --predictions results/baseline/predictions.jsonl --tasks culture,linguistic \
   --langs all --no-judge --output-dir results/baseline --run-name reference-predictions
-rm -rf results/baseline/*/thumbs
+rm -rf results/baseline/*/thumbs results/baseline/*/run.log
