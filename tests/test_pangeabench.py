@@ -13,7 +13,7 @@ from mella_eval.build import OPTION_LETTERS
 from mella_eval.cli import main
 from mella_eval.data import load_samples
 from mella_eval.metrics.answers import gold_letter
-from mella_eval.tasks import TaskRegistry
+from mella_eval.task_registry import TaskRegistry
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tasks" / "data" / "pangeabench"

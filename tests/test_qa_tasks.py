@@ -13,7 +13,8 @@ from mella_eval.build import build_requests
 from mella_eval.cli import main
 from mella_eval.data import load_samples
 from mella_eval.messages import ImagePart, TextPart
-from mella_eval.tasks import TaskRegistry, load_task
+from mella_eval.task_registry import TaskRegistry
+from mella_eval.tasks import load_task
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGES = REPO / "tasks" / "data" / "mella_sample" / "images"
