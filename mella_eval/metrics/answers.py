@@ -25,7 +25,7 @@ log = logging.getLogger("mella_eval")
 HIDDEN_LABEL = -1
 
 ANSWER_METRICS = ("mc_accuracy", "extract_fail_rate", "yes_no_accuracy", "exact_match",
-                  "relaxed_accuracy", "cider")
+                  "relaxed_accuracy")  # CIDEr-D, ROUGE-L, METEOR: score.CAPTION_METRICS
 
 
 def add_answer_metrics(task, records: list[dict]) -> None:
@@ -34,8 +34,6 @@ def add_answer_metrics(task, records: list[dict]) -> None:
         return
     scorable = [r for r in records if r["task"] == task.name and r["status"] == "ok"
                 and r["prediction"] is not None]
-    if "cider" in metrics:
-        _add_cider(scorable)
     hidden = 0
     for r in scorable:
         if "mc_accuracy" in metrics or ("extract_fail_rate" in metrics and "options" in task.fields):
@@ -151,15 +149,3 @@ def _score_yes_no(r: dict) -> None:
     r["extracted"] = {"value": said, "gold": gold}
     r["metrics"]["yes_no_accuracy"] = 1.0 if said is gold else 0.0
     r["metrics"]["extract_fail_rate"] = 0.0 if said is not None else 1.0
-
-
-def _add_cider(records: list[dict]) -> None:
-    from mella_eval.metrics.cider import cider_d
-
-    by_lang: dict[str, list[dict]] = {}
-    for r in records:
-        by_lang.setdefault(r["lang"], []).append(r)
-    for lang, group in by_lang.items():  # idf over the whole (task, lang) corpus
-        result = cider_d([r["prediction"] for r in group], [r["references"] for r in group], lang)
-        for r, value in zip(group, result.per_sample):
-            r["metrics"]["cider"] = value
