@@ -50,7 +50,7 @@ class Backend(Protocol):
         """Release the model (GPU memory) before the next phase."""
 
 
-def local_model_identity(model: str) -> dict:
+def local_model_identity(model: str, resolved: tuple[str, str | None] | None = None) -> dict:
     """{"model", "weights", "chat_template_sha256"} (+ "revision" for a hub id) for a model
     loaded from disk or a hub, computed from its files without loading it.
 
@@ -59,20 +59,60 @@ def local_model_identity(model: str) -> dict:
     ("org/name", not an existing path) is resolved offline through the local Hugging Face cache
     to the snapshot that `refs/main` points at, and that folder is fingerprinted: a new hub
     revision is a new model. When it cannot be resolved, "weights" is None and the generation
-    phase reuses no stored response (see `identity_is_verifiable`).
+    phase reuses no stored response (see `identity_is_verifiable`). `resolved` is a
+    `resolve_model_folder(model)` result the caller already holds (so it loads what was
+    fingerprinted).
     """
     from mella_eval.fingerprint import model_fingerprint
 
-    folder, revision = model, None
-    if not Path(model).expanduser().exists():
-        snapshot = resolve_hub_snapshot(model)
-        if snapshot is not None:
-            folder, revision = str(snapshot[0]), snapshot[1]
+    folder, revision = resolved if resolved is not None else resolve_model_folder(model)
     identity = {"model": model, "weights": model_fingerprint(folder),
                 "chat_template_sha256": chat_template_sha256(folder)}
     if revision is not None:
         identity["revision"] = revision
     return identity
+
+
+def resolve_model_folder(model: str) -> tuple[str, str | None]:
+    """(what to load, hub revision or None): an existing path as given; a hub id cached
+    locally as its snapshot folder (the files `local_model_identity` fingerprints, so the
+    backend loads that revision, not whatever the hub serves now); anything else as given."""
+    if not Path(model).expanduser().exists():
+        snapshot = resolve_hub_snapshot(model)
+        if snapshot is not None:
+            return str(snapshot[0]), snapshot[1]
+    return model, None
+
+
+def cuda_visible_without_torch() -> bool | None:
+    """Whether torch would see a CUDA (or ROCm) device, decided without importing torch
+    (2.6 s) where the answer is certain: False when CUDA_VISIBLE_DEVICES hides every device,
+    on macOS, or on Linux without NVIDIA/AMD device nodes; otherwise None (ask torch)."""
+    import os
+    import sys
+
+    if "torch" in sys.modules:  # already paid for: ask it
+        return sys.modules["torch"].cuda.is_available()
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None and (visible.strip() == "" or visible.strip().startswith("-1")):
+        return False
+    if sys.platform == "darwin":
+        return False
+    if sys.platform.startswith("linux"):
+        nodes = ("/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia", "/dev/kfd", "/dev/dxg")
+        if not any(os.path.exists(node) for node in nodes):
+            return False
+    return None
+
+
+def cuda_available() -> bool:
+    """torch.cuda.is_available(), without importing torch when the answer is certain."""
+    known = cuda_visible_without_torch()
+    if known is not None:
+        return known
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def identity_is_verifiable(identity: dict) -> bool:

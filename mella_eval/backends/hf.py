@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from mella_eval.backends.base import Completion, ResultCallback, local_model_identity
+from mella_eval.backends.base import Completion, ResultCallback, cuda_available, local_model_identity
+from mella_eval.backends.base import resolve_model_folder
 from mella_eval.backends.chat_prompt import ChatFormat
 from mella_eval.build import GenerationRequest
 from mella_eval.errors import MellaError
@@ -22,12 +23,12 @@ class HFBackend:
     def __init__(self, model: str, *, batch_size: int = 8, dtype: str = "auto",
                  device: str | None = None, trust_remote_code: bool = False,
                  num_threads: int | None = None, model_args: dict | None = None):
-        import torch
-
         self.model_name = model
         self.batch_size = batch_size
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.dtype = _resolve_dtype(dtype, self.device)
+        # Both decided without torch where possible: a fully cached run never imports it.
+        self.device = device or ("cuda" if cuda_available() else "cpu")
+        self.dtype = _resolve_dtype(dtype, self.device)  # a name: "float32", "bfloat16", ...
+        self._resolved: tuple[str, str | None] | None = None
         self.trust_remote_code = trust_remote_code
         self.num_threads = num_threads
         self.model_args = dict(model_args or {})
@@ -46,7 +47,8 @@ class HFBackend:
         elif self.num_threads:
             torch.set_num_threads(self.num_threads)
         model_args, processor_args = split_processor_args(self.model_args)
-        self.processor, self.model = _load(self.model_name, self.dtype, self.device,
+        # A hub id loads the snapshot that cache_identity fingerprinted.
+        self.processor, self.model = _load(self.resolved()[0], getattr(torch, self.dtype), self.device,
                                            self.trust_remote_code, model_args, processor_args)
         tokenizer = getattr(self.processor, "tokenizer", self.processor)
         tokenizer.padding_side = "left"  # decoder-only batching: pad on the left
@@ -60,9 +62,15 @@ class HFBackend:
                    device=config.device, trust_remote_code=config.trust_remote_code,
                    num_threads=config.num_threads, model_args=config.model_args)
 
+    def resolved(self) -> tuple[str, str | None]:
+        """(folder to load, hub revision): resolved once, so identity and weights agree."""
+        if self._resolved is None:
+            self._resolved = resolve_model_folder(self.model_name)
+        return self._resolved
+
     def cache_identity(self) -> dict:
-        return {"backend": self.name, **local_model_identity(self.model_name),
-                "dtype": _dtype_name(self.dtype), "model_args": self.model_args}
+        return {"backend": self.name, **local_model_identity(self.model_name, self.resolved()),
+                "dtype": self.dtype, "model_args": self.model_args}
 
     def identity(self) -> dict:
         return {**self.cache_identity(), "device": self.device}
@@ -147,20 +155,18 @@ class HFBackend:
             torch.cuda.empty_cache()
 
 
-def _resolve_dtype(name: str, device: str):
-    import torch
-
+def _resolve_dtype(name: str, device: str) -> str:
+    """The torch dtype name `--dtype name` means on `device`; torch is imported only to ask a
+    CUDA device whether it supports bfloat16."""
     if name not in DTYPES:
         raise MellaError(f"--dtype {name!r}: expected one of {', '.join(DTYPES)}")
     if name == "auto":
         if device.startswith("cuda"):
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float32
-    return getattr(torch, name)
+            import torch
 
-
-def _dtype_name(dtype) -> str:
-    return str(dtype).replace("torch.", "")
+            return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+        return "float32"
+    return name
 
 
 def _load(model: str, dtype, device: str, trust_remote_code: bool, model_args: dict,

