@@ -1,0 +1,81 @@
+"""The reference protocol of PangeaBench: prompts, generation settings, scoring and aggregation as
+the paper's code computes them (neulab/Pangea, `evaluation/lmms-eval/lmms_eval/tasks/`, commit
+ecc4403), for `mella-eval run --protocol reference`.
+
+The interface is plain data in, plain data out:
+
+    task = reference_task("m3exam")
+    text = task.prompt(sample, lang)            # the exact prompt text (images stay placeholders)
+    settings = task.generation(lang)            # the reference YAML's generation_kwargs
+    scored = task.score(sample, prediction, lang)
+    # -> {"metrics": {name: value}, "guessed": bool, "details": {...}}
+    totals = task.aggregate([scored, ...])      # -> {name: value, "n": int, "guessed": int}
+
+`sample` is the dataset row as a dict (PangeaBench field names), `lang` the split code. The one
+deliberate difference from the reference: where it draws a random option for an answer it cannot
+parse, `score` credits the expected value of that draw (1/k) and sets `guessed`; `aggregate`
+counts such samples under "guessed".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from mella_eval.errors import MellaError
+from mella_eval.protocols import reference_choice as choice
+from mella_eval.protocols import reference_mmmu as mmmu
+from mella_eval.protocols import reference_short as short
+
+REFERENCE_COMMIT = "ecc4403"
+
+
+@dataclass(frozen=True)
+class ReferenceTask:
+    name: str
+    prompt: Callable[[dict, str], str]
+    generation: Callable[[str], dict]
+    score: Callable[[dict, str, str], dict]
+    aggregate: Callable[[list[dict]], dict]
+    metrics: tuple[str, ...]
+    languages: tuple[str, ...] | None = None  # None: any split the dataset has
+
+
+def _fixed(settings: dict) -> Callable[[str], dict]:
+    return lambda lang: dict(settings)
+
+
+REFERENCE_TASKS = {
+    "cvqa": ReferenceTask(
+        "cvqa", lambda s, lang: choice.cvqa_prompt(s), _fixed(choice.CVQA_GENERATION),
+        lambda s, p, lang: choice.cvqa_score(s, p), choice.mean_accuracy, ("accuracy",)),
+    "m3exam": ReferenceTask(
+        "m3exam", lambda s, lang: choice.m3exam_prompt(s), choice.m3exam_generation,
+        lambda s, p, lang: choice.m3exam_score(s, p), choice.mean_accuracy, ("accuracy",),
+        tuple(sorted(choice.M3EXAM_HINTS))),
+    "xmmmu": ReferenceTask(
+        "xmmmu", lambda s, lang: mmmu.prompt(s), _fixed(mmmu.GENERATION),
+        lambda s, p, lang: mmmu.score(s, p), mmmu.aggregate, ("accuracy",),
+        ("ar", "en", "fr", "hi", "id", "ja", "pt")),
+    "xgqa": ReferenceTask(
+        "xgqa", short.xgqa_prompt, _fixed(short.SHORT_GENERATION),
+        lambda s, p, lang: short.xgqa_score(s, p), short.mean_of, ("exact_match",),
+        ("bn", "de", "en", "id", "ko", "pt", "ru", "zh")),
+    "marvl": ReferenceTask(
+        "marvl", lambda s, lang: short.marvl_prompt(s), _fixed(short.SHORT_GENERATION),
+        lambda s, p, lang: short.marvl_score(s, p), short.mean_of, ("exact_match",),
+        ("en", "id", "sw", "ta", "tr", "zh")),
+    "maxm": ReferenceTask(
+        "maxm", short.maxm_prompt, _fixed(short.MAXM_GENERATION),
+        lambda s, p, lang: short.maxm_score(s, p), short.mean_of,
+        ("exact_match", "relaxed_accuracy"), tuple(sorted(short.MAXM_LANGUAGE_NAMES))),
+}
+
+
+def reference_task(name: str) -> ReferenceTask:
+    """The reference protocol of one PangeaBench task; a clear error for one it does not cover."""
+    try:
+        return REFERENCE_TASKS[name]
+    except KeyError:
+        raise MellaError(f"--protocol reference: no reference protocol for task {name!r} "
+                         f"(available: {', '.join(sorted(REFERENCE_TASKS))})") from None
