@@ -130,8 +130,8 @@ def test_maxm_per_sample_and_aggregate():
         assert abs(totals["relaxed_accuracy"] - chosen["relaxed_accuracy"]) < TOL
 
 
-def test_maxm_relaxed_reads_the_list_repr_quirk():
-    # The reference cleans "['red']": the brackets go, the quotes are stripped, the case folds.
+def test_maxm_relaxed_folds_the_prediction_not_the_answers():
+    # The reference cleans (and lower-cases) the prediction, but compares with the stripped answers.
     assert reference_short.maxm_relaxed("Red.", ["red"])
     assert not reference_short.maxm_relaxed("Red", ["Red"])  # gold answers keep their case
 
