@@ -259,3 +259,7 @@ def test_a_prediction_with_u2028_is_reported(run_dir, tmp_path):
     lines[0] = json.dumps(record, ensure_ascii=False)  # raw separators, as json allows
     (odd / "samples.jsonl").write_text("\n".join(lines), encoding="utf-8")
     assert "first\u2028second" in write_report(odd).read_text(encoding="utf-8")
+
+
+def test_an_unjudged_run_has_no_judge_reliability_box(report):
+    assert "Judge reliability" not in report and "judge not calibrated" not in report

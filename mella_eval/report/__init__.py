@@ -8,13 +8,14 @@ and judge rationales are untrusted text: every string goes through `html.escape`
 Sections: run header; per task a heatmap (languages x metrics, colour scaled per metric over the
 languages, macro means underneath), one bar chart per metric (95% CI whiskers when the score rows
 carry `ci_low`/`ci_high`), the worst samples (lowest per-sample metric when records carry one,
-else lowest sentence-level chrF against the references) and the failed samples with reasons.
+else lowest sentence-level chrF against the references) and the failed samples with reasons. A judged
+task also gets a "Judge reliability" box (results.json `judge.reliability` and `judge.counts`).
 
 Only the standard library and light mella_eval modules are imported here: the CLI imports this
 module at start-up.
 
 Modules: `run` (reading a run folder, thumbnails), `markup` (escaping and small formatters),
-`charts` (heatmap, bar charts), `samples` (worst and failed samples), `page` (header, the whole
+`charts` (heatmap, bar charts), `judge` (judge reliability), `samples` (worst and failed samples), `page` (header, the whole
 page, writing it, the CLI), `style` (the inline CSS).
 """
 

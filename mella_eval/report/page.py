@@ -7,11 +7,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mella_eval.report.charts import _bars, _heatmap
+from mella_eval.report.judge import judge_reliability
 from mella_eval.report.markup import _e, _slug
 from mella_eval.report.run import Run, Thumbs, load_run
 from mella_eval.report.samples import _failed, _worst
 from mella_eval.report.style import CSS as _CSS
 from mella_eval.results import atomic_write_text
+from mella_eval.run_log import LOG_NAME
 
 REPORT_NAME = "report.html"
 REPORT_EPILOG = """examples:
@@ -49,7 +51,8 @@ def _header(run: Run) -> str:
                        "predictions</span>" if counts.get("unmatched_predictions") else "")),
         ("versions", versions),
         ("git commit", f"<code>{_e(info.get('git_commit') or '—')}</code>"),
-        ("run folder", f"<code>{_e(run.dir)}</code>"),
+        ("run folder", f"<code>{_e(run.dir)}</code>"
+                       + (f" · engine and library output: <code>{_e(run.dir / LOG_NAME)}</code>" if (run.dir / LOG_NAME).is_file() else "")),
     ]
     grid = "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in rows)
     nav = " ".join(f"<a href='#task-{_slug(t)}'>{_e(t)}</a>" for t in run.tasks)
@@ -64,7 +67,7 @@ def _task_section(run: Run, task: str, thumbs: Thumbs) -> str:
     return (f"<section id='task-{_slug(task)}'><h2>{_e(task)} <span class=muted>v{_e(meta.get('version'))}"
             f"</span></h2><p class=note>{len(records)} samples{dataset}</p>"
             f"<h3>Scores by language</h3>{_heatmap(run, task)}"
-            f"<h3>Per metric</h3>{_bars(run, task)}"
+            f"<h3>Per metric</h3>{_bars(run, task)}{judge_reliability(run, task)}"
             f"<h3>Worst samples</h3>{_worst(run, task, thumbs, records)}"
             f"<h3>Failed samples</h3>{_failed(records)}</section>")
 

@@ -26,6 +26,11 @@ border:1px solid var(--line);font-size:12px;white-space:nowrap}
 .badge{display:inline-block;padding:0 8px;border-radius:999px;font-size:12px;font-weight:600;color:#fff}
 .badge.ok{background:var(--good)}
 .badge.bad{background:var(--bad)}
+.badge.warn{background:#9a6700}
+table.reliability{border-collapse:collapse;margin:4px 0 10px;font-size:13px}
+table.reliability th,table.reliability td{padding:3px 8px;border-bottom:1px solid #e3e7eb;text-align:right}
+table.reliability th:first-child{text-align:left;font-weight:normal}
+td.alpha.ok{background:#dafbe1}td.alpha.warn{background:#fff8c5}td.alpha.bad{background:#ffebe9}
 table.heat{border-collapse:separate;border-spacing:3px;margin:4px 0}
 table.heat th{font-weight:600;text-align:center;padding:4px 8px}
 table.heat th.lang{text-align:left;white-space:nowrap;font-weight:normal}
