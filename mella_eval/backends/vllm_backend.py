@@ -1,9 +1,9 @@
-"""vLLM offline backend: the whole workload goes to one engine, kept fed continuously.
+"""vLLM offline backend: the whole workload goes to the engine through `LLM.chat`.
 
-Requests are added through `LLM.enqueue_chat` (what `LLM.chat` does before it runs the engine)
-a few dozen at a time, so that at most `chunk_size` (default 1024, far above the engine's batch
-of running sequences; 0 = all) are in the engine; the engine is stepped here and each response
-is handed on the step it finishes, while the next requests' images are decoded on a thread.
+The engine schedules everything it is given, so requests are not looped per sample or task.
+They are handed over in large chunks (`chunk_size`, default 1024, far above the engine's batch
+of running sequences) only so that finished responses can be committed while the rest is
+still running; `chunk_size=0` sends all requests in a single call.
 """
 
 from __future__ import annotations
@@ -181,84 +181,39 @@ class VLLMBackend:
                     on_result(index, results[index])
             else:
                 runnable.append(index)
-        self._stream(requests, runnable, params, results, on_result)
+        size = self.chunk_size or len(runnable) or 1
+        for start in range(0, len(runnable), size):
+            chunk = runnable[start:start + size]
+            done = self._chat([requests[i] for i in chunk], params)
+            for index, completion in zip(chunk, done):
+                results[index] = completion
+                if on_result:
+                    on_result(index, completion)
         return results  # type: ignore[return-value]
 
-    def _stream(self, requests: list[GenerationRequest], runnable: list[int], params,
-                results: list, on_result: ResultCallback | None) -> None:
-        """Keep the engine fed: at most `chunk_size` requests in the engine (0: all), topped up
-        `_FEED` at a time as others finish; the next conversations (images decoded) are built
-        on a thread meanwhile, and each response goes to `on_result` the step it finishes."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        window = self.chunk_size or len(runnable) or 1
-        feed = max(1, min(_FEED, window))
-        batches = [runnable[i:i + feed] for i in range(0, len(runnable), feed)]
-        engine = self.llm.llm_engine
-        in_flight: dict[str, int] = {}  # engine request id -> index in `requests`
-
-        decoded: dict = {}  # sha256 -> PIL image: one decode per image in a window's reach
-
-        def convert(batch: list[int]) -> list:  # runs on the one prefetch thread
-            if len(decoded) > window:  # bounded: at most about a window's images held
-                decoded.clear()
-            return [to_vllm_messages(requests[i].messages, decoded) for i in batch]
-
-        def finish(index: int, completion: Completion) -> None:
-            results[index] = completion
-            if on_result:
-                on_result(index, completion)
-
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mella-vllm-prefetch") as pool:
-            upcoming = [pool.submit(convert, batch) for batch in batches[:2]]
-            next_batch = 0
-            while next_batch < len(batches) or in_flight:
-                while next_batch < len(batches) and len(in_flight) + len(batches[next_batch]) <= max(window, feed):
-                    batch = batches[next_batch]
-                    conversations = upcoming.pop(0).result()
-                    next_batch += 1
-                    if next_batch + 1 < len(batches):
-                        upcoming.append(pool.submit(convert, batches[next_batch + 1]))
-                    self._enqueue(batch, conversations, params, in_flight, finish)
-                if not in_flight:
-                    continue
-                if not engine.has_unfinished_requests():  # ids not ours: never wait forever
-                    for index in in_flight.values():
-                        finish(index, Completion.failed("vLLM returned no output for this request"))
-                    in_flight.clear()
-                    continue
-                try:
-                    outputs = engine.step()
-                except Exception as e:  # noqa: BLE001
-                    raise self._engine_error(e) from None
-                for out in outputs:
-                    request_id = _external_id(out.request_id)
-                    if getattr(out, "finished", False) and request_id in in_flight:
-                        finish(in_flight.pop(request_id), _completion(out))
-
-    def _enqueue(self, batch: list[int], conversations: list, params, in_flight: dict,
-                 finish) -> None:
-        """Add a batch to the engine; if rendering one of them raises (vLLM then withdraws the
-        whole batch), add them one by one so only the request that broke it fails."""
+    def _chat(self, requests: list[GenerationRequest], params) -> list[Completion]:
+        """One `LLM.chat` call; if it raises, split to isolate the request(s) that broke it."""
         try:
-            ids = self.llm.enqueue_chat(conversations, params, use_tqdm=False,
-                                        tokenization_kwargs=dict(self.tokenization_kwargs))
-        except Exception as e:  # noqa: BLE001
-            if type(e).__name__ == "EngineDeadError":
-                raise self._engine_error(e) from None
-            if len(batch) == 1:
-                finish(batch[0], Completion.failed(f"{type(e).__name__}: {e}"))
-                return
-            for index, conversation in zip(batch, conversations):
-                self._enqueue([index], [conversation], params, in_flight, finish)
-            return
-        in_flight.update(zip(map(_external_id, ids), batch))
-
-    def _engine_error(self, e: BaseException) -> Exception:
-        if type(e).__name__ == "EngineDeadError":  # every later request would fail too
-            return MellaError(f"{architecture(self.load_path())} on --backend vllm: the engine stopped "
-                              f"while generating ({_root_cause(e)}; the log above has the worker's error)")
-        return e  # type: ignore[return-value]
+            decoded: dict = {}
+            outputs = self.llm.chat([to_vllm_messages(r.messages, decoded) for r in requests], params,
+                                    use_tqdm=False, tokenization_kwargs=dict(self.tokenization_kwargs))
+        except Exception as e:
+            if type(e).__name__ == "EngineDeadError":  # every later request would fail too
+                raise MellaError(f"{architecture(self.load_path())} on --backend vllm: the engine stopped "
+                                 f"while generating ({_root_cause(e)}; the log above has the worker's error)") from None
+            if len(requests) == 1:
+                return [Completion.failed(f"{type(e).__name__}: {e}")]
+            middle = len(requests) // 2
+            return self._chat(requests[:middle], params) + self._chat(requests[middle:], params)
+        completions = []
+        for out in outputs:
+            first = out.outputs[0]
+            completions.append(Completion(
+                text=first.text.strip(),
+                usage={"prompt_tokens": len(out.prompt_token_ids or []),
+                       "completion_tokens": len(first.token_ids)},
+            ))
+        return completions
 
     def close(self) -> None:
         if self._pool is not None:
@@ -285,25 +240,6 @@ class VLLMBackend:
                 torch.cuda.empty_cache()
         except ImportError:
             pass
-
-
-# Requests added to the engine per `enqueue_chat` call: small, so new work reaches the engine
-# soon after room frees up, and a batch's rendering is short.
-_FEED = 64
-
-
-def _external_id(request_id: str) -> str:
-    """The id `LLM` gave a request ("17"): `add_request` returns the engine's internal one
-    ("17-1a2b3c4d", random suffix), outputs carry the given one."""
-    head, _, suffix = request_id.rpartition("-")
-    return head if head and len(suffix) == 8 else request_id
-
-
-def _completion(out) -> Completion:
-    first = out.outputs[0]
-    return Completion(text=first.text.strip(),
-                      usage={"prompt_tokens": len(out.prompt_token_ids or []),
-                             "completion_tokens": len(first.token_ids)})
 
 
 def _split_processor_args(model_args: dict) -> tuple[dict, dict]:
