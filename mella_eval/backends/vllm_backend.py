@@ -93,6 +93,11 @@ class VLLMBackend:
             if args["dtype"] == "auto":
                 args["dtype"] = "float32"
             args.setdefault("enforce_eager", True)
+            # A KV cache that fits the free memory (only when VLLM_CPU_KVCACHE_SPACE is unset):
+            # vLLM's own default (92% of memory) refuses to start on a machine in use.
+            from mella_eval.backends.vllm_memory import ensure_cpu_kvcache_space
+
+            ensure_cpu_kvcache_space(self.load_path())
         arch = architecture(self.load_path())
         check_vllm_architecture(arch, _vllm_version())
         check_vllm_layout(self.load_path(), arch)
@@ -101,7 +106,7 @@ class VLLMBackend:
             self.llm = LLM(**args)
         except Exception as e:  # noqa: BLE001 -- any start-up failure is one line, exit 2
             raise MellaError(f"{arch} cannot run on --backend vllm (vLLM {_vllm_version()}): "
-                             f"{_root_cause(e)}") from None
+                             f"{_engine_cause(e)}") from None
         self.engine_args = args
 
     def _probe_add_special_tokens(self, arch: str) -> bool:
@@ -200,7 +205,7 @@ class VLLMBackend:
         except Exception as e:
             if type(e).__name__ == "EngineDeadError":  # every later request would fail too
                 raise MellaError(f"{architecture(self.load_path())} on --backend vllm: the engine stopped "
-                                 f"while generating ({_root_cause(e)}; the log above has the worker's error)") from None
+                                 f"while generating ({_engine_cause(e)})") from None
             if len(requests) == 1:
                 return [Completion.failed(f"{type(e).__name__}: {e}")]
             middle = len(requests) // 2
@@ -255,6 +260,15 @@ def _vllm_version() -> str:
         return vllm.__version__
     except Exception:  # noqa: BLE001
         return "?"
+
+
+def _engine_cause(error: BaseException) -> str:
+    """Why the engine failed, in one line: the cause the engine core wrote to run.log when there
+    is one (vLLM's exception only says "see root cause above"), else the exception chain's."""
+    from mella_eval.backends.vllm_memory import engine_failure_cause
+    from mella_eval.run_log import current_log_path
+
+    return engine_failure_cause(error, current_log_path())
 
 
 def _root_cause(error: BaseException) -> str:
