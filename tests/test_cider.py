@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from mella_eval.metrics import cider
+from mella_eval.metrics import segment
 from mella_eval.metrics.cider import CiderResult, cider_d
 from mella_eval.metrics.segment import korean_backend
 
@@ -166,7 +166,7 @@ def test_no_space_scripts_score_with_character_tokens(lang, monkeypatch):
     # a wrong language code (PangeaBench's `jp`) changes nothing: the script decides
     assert cider_d(hyps, refs, "jp" if lang == "ja" else "en").score == pytest.approx(ours.score)
 
-    monkeypatch.setattr(cider, "tokenize", lambda text, lang, punctuation=True: text.split())
+    monkeypatch.setattr(segment, "tokenize", lambda text, lang, punctuation=True: text.split())
     assert cider_d(hyps, refs, lang) == CiderResult(0.0, [0.0, 0.0, 0.0])
 
 
@@ -177,7 +177,7 @@ def test_korean_morphemes_credit_shared_stems(monkeypatch):
     refs = [["고양이는 소파 위에서 잠을 자고 있다"], ["소녀는 해변에서 연을 날리고 있다"],
             ["과일을 파는 배들이 있는 수상 시장"]]
     morphemes = cider_d(hyps, refs, "ko").score
-    monkeypatch.setattr(cider, "tokenize", lambda text, lang, punctuation=True: text.split())
+    monkeypatch.setattr(segment, "tokenize", lambda text, lang, punctuation=True: text.split())
     assert morphemes > cider_d(hyps, refs, "ko").score > 0
 
 

@@ -30,7 +30,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from mella_eval.metrics.segment import signature as tokenizer_signature
-from mella_eval.metrics.segment import tokenize
+from mella_eval.metrics.segment import caption_tokens
 
 N_MAX = 4
 SIGMA = 6.0
@@ -92,17 +92,7 @@ def cider_d(hypotheses: list[str], references: list[list[str]], lang: str) -> Ci
     `lang` picks the tokenisation (see `segment.tokenize`). The idf comes from the references of
     exactly these samples, so score a whole (task, language) corpus at once, not in batches.
     """
-    if not hypotheses:
-        raise ValueError("cider_d needs at least one hypothesis")
-    if len(hypotheses) != len(references):
-        raise ValueError(f"one reference list per hypothesis expected: {len(hypotheses)} "
-                         f"hypotheses, {len(references)} reference lists")
-    for i, refs in enumerate(references):
-        if isinstance(refs, str) or not refs:
-            raise ValueError(f"sample {i}: references must be a non-empty list of strings")
-
-    hyp_tokens = [tokenize(h, lang, punctuation=False) for h in hypotheses]
-    ref_tokens = [[tokenize(r, lang, punctuation=False) for r in refs] for refs in references]
+    hyp_tokens, ref_tokens = caption_tokens("cider_d", hypotheses, references, lang)
 
     doc_freq: Counter[NGram] = Counter()
     for refs in ref_tokens:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from mella_eval.errors import MellaError
-from mella_eval.metrics.segment import lang_code, tokenize
+from mella_eval.metrics.segment import caption_tokens, lang_code
 from mella_eval.metrics.segment import signature as tokenizer_signature
 
 ALPHA = 0.9
@@ -129,18 +129,9 @@ def meteor_tokens(hypothesis: list[str], references: list[list[str]], lang: str)
 
 def meteor(hypotheses: list[str], references: list[list[str]], lang: str) -> MeteorResult:
     """METEOR of `hypotheses[i]` against `references[i]` (one or more strings each), 0-100."""
-    if not hypotheses:
-        raise ValueError("meteor needs at least one hypothesis")
-    if len(hypotheses) != len(references):
-        raise ValueError(f"one reference list per hypothesis expected: {len(hypotheses)} "
-                         f"hypotheses, {len(references)} reference lists")
-    per_sample = []
-    for i, (hyp, refs) in enumerate(zip(hypotheses, references)):
-        if isinstance(refs, str) or not refs:
-            raise ValueError(f"sample {i}: references must be a non-empty list of strings")
-        tokens = tokenize(hyp, lang, punctuation=False)
-        ref_tokens = [tokenize(r, lang, punctuation=False) for r in refs]
-        per_sample.append(SCALE * meteor_tokens(tokens, ref_tokens, lang))
+    hyp_tokens, ref_tokens = caption_tokens("meteor", hypotheses, references, lang)
+    per_sample = [SCALE * meteor_tokens(tokens, refs, lang)
+                  for tokens, refs in zip(hyp_tokens, ref_tokens)]
     return MeteorResult(sum(per_sample) / len(per_sample), per_sample)
 
 

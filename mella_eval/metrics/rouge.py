@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mella_eval.metrics.segment import signature as tokenizer_signature
-from mella_eval.metrics.segment import tokenize
+from mella_eval.metrics.segment import caption_tokens
 
 BETA = 1.2
 SCALE = 100.0
@@ -89,18 +89,9 @@ def rouge_l_tokens(hypothesis: list[str], references: list[list[str]], beta: flo
 
 def rouge_l(hypotheses: list[str], references: list[list[str]], lang: str) -> RougeResult:
     """ROUGE-L of `hypotheses[i]` against `references[i]` (one or more strings each), 0-100."""
-    if not hypotheses:
-        raise ValueError("rouge_l needs at least one hypothesis")
-    if len(hypotheses) != len(references):
-        raise ValueError(f"one reference list per hypothesis expected: {len(hypotheses)} "
-                         f"hypotheses, {len(references)} reference lists")
-    per_sample = []
-    for i, (hyp, refs) in enumerate(zip(hypotheses, references)):
-        if isinstance(refs, str) or not refs:
-            raise ValueError(f"sample {i}: references must be a non-empty list of strings")
-        tokens = tokenize(hyp, lang, punctuation=False)
-        ref_tokens = [tokenize(r, lang, punctuation=False) for r in refs]
-        per_sample.append(SCALE * rouge_l_tokens(tokens, ref_tokens))
+    hyp_tokens, ref_tokens = caption_tokens("rouge_l", hypotheses, references, lang)
+    per_sample = [SCALE * rouge_l_tokens(tokens, refs)
+                  for tokens, refs in zip(hyp_tokens, ref_tokens)]
     return RougeResult(sum(per_sample) / len(per_sample), per_sample)
 
 

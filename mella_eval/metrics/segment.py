@@ -206,3 +206,19 @@ def _word_tokens(text: str, korean: bool) -> tuple[str, ...]:
     """`_tokens` without punctuation-only tokens; cached, as CIDEr-D, ROUGE-L and METEOR each
     ask for the same texts. (Clear it with `_tokens` when the Korean backend is switched.)"""
     return tuple(t for t in _tokens(text, korean) if not _is_punctuation(t))
+
+
+def caption_tokens(metric: str, hypotheses: list[str], references: list[list[str]],
+                   lang: str) -> tuple[list[list[str]], list[list[list[str]]]]:
+    """The punctuation-free tokens the caption metrics (CIDEr-D, ROUGE-L, METEOR) score, after
+    checking their inputs: one non-empty reference list per hypothesis."""
+    if not hypotheses:
+        raise ValueError(f"{metric} needs at least one hypothesis")
+    if len(hypotheses) != len(references):
+        raise ValueError(f"one reference list per hypothesis expected: {len(hypotheses)} "
+                         f"hypotheses, {len(references)} reference lists")
+    for i, refs in enumerate(references):
+        if isinstance(refs, str) or not refs:
+            raise ValueError(f"sample {i}: references must be a non-empty list of strings")
+    return ([tokenize(h, lang, punctuation=False) for h in hypotheses],
+            [[tokenize(r, lang, punctuation=False) for r in refs] for refs in references])
