@@ -20,26 +20,12 @@ from mella_eval.generate import generate_all
 from mella_eval.predictions import load_predictions
 from mella_eval.results import iter_jsonl_objects, read_samples, write_run
 from mella_eval.store import ResponseStore
-from mella_eval.tasks import GenerationSettings, TaskRegistry
+from mella_eval.tasks import GenerationSettings
 from mella_eval.text_safety import clean_text
+from test_data import linguistic, read_rows, write_rows  # noqa: F401  (the shared fixture)
 
 LONE = "caption \ud83d"  # an emoji cut in half at max_tokens
 FAST = RetryPolicy(max_retries=0, base_delay=0.01, max_delay=0.01, jitter=0.0)
-
-
-@pytest.fixture(scope="module")
-def linguistic():
-    return TaskRegistry().resolve("linguistic")[0]
-
-
-def read_rows(folder):
-    return [json.loads(line) for line in (folder / "samples.jsonl").open(encoding="utf-8")]
-
-
-def write_rows(folder, rows):
-    with (folder / "samples.jsonl").open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def errors_by_id(samples):

@@ -14,16 +14,7 @@ import yaml
 from mella_eval.errors import TaskError
 from mella_eval.tasks import TaskRegistry, load_task
 
-REPO = Path(__file__).resolve().parent.parent
-GOOD = {
-    "name": "mini",
-    "version": 1,
-    "description": "a test task",
-    "dataset": {"path": str(REPO / "tasks" / "data" / "mella_sample")},
-    "prompts": {"ru": "Опишите изображение.", "th": "อธิบายภาพนี้"},
-    "generation": {"max_new_tokens": 8},
-    "metrics": ["bleu", "chrf"],
-}
+from test_tasks import GOOD, REPO  # noqa: E402  (the shared minimal task)
 MAX_MESSAGE = 1000  # one readable line (the longest lists every metric name), never the bad value whole
 
 
