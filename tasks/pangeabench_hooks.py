@@ -128,17 +128,9 @@ M3EXAM_PROMPT = {
                    "responda apenas com a letra ({letters}) correspondente à resposta correta, sem "
                    "qualquer explicação adicional.", "ou", "Responder:"),
 }
-# subject_category -> the subject's name in the exam's language (the reference's table)
-M3EXAM_SUBJECTS = {
-    "english": ("Language", "Math", "Social Science", "Natural Science"),
-    "chinese": ("语文", "数学", "社会科学", "自然科学"),
-    "thai": ("ภาษาไทย", "คณิตศาสตร์", "สังคมศึกษา", "วิทยาศาสตร์"),
-    "vietnamese": ("Tiếng Việt", "Toán", "Khoa học xã hội", "Khoa học tự nhiên"),
-    "italian": ("Italiano", "Matematica", "Scienze sociali", "Scienze naturali"),
-    "afrikaans": ("Afrikaans Huistaal", "Wiskunde", "Sosiale Wetenskappe", "Natuurwetenskap"),
-    "portuguese": ("Linguagens", "Matemática", "Ciências Humanas", "Ciências da Natureza"),
-}
-M3EXAM_CATEGORIES = ("language", "math", "social-science", "natural-science")
+# subject_category -> the subject's name in the exam's language: the reference's own table
+# (m3exam/utils.py), kept once with the reference protocol.
+from mella_eval.protocols.reference_choice import M3EXAM_CATEGORIES, M3EXAM_SUBJECTS  # noqa: E402
 
 
 def m3exam(row: dict) -> dict:

@@ -87,7 +87,7 @@ M3EXAM_SUBJECTS = {
     "afrikaans": ("Afrikaans Huistaal", "Wiskunde", "Sosiale Wetenskappe", "Natuurwetenskap"),
     "portuguese": ("Linguagens", "Matemática", "Ciências Humanas", "Ciências da Natureza"),
 }
-_SUBJECT_KEYS = ("language", "math", "social-science", "natural-science")
+M3EXAM_CATEGORIES = ("language", "math", "social-science", "natural-science")
 M3EXAM_HINTS = {
     "english": "The following is a multiple choice question about {}. Please only respond with the "
                "letter (A, B, C, or D) corresponding to the correct answer, without any additional "
@@ -136,7 +136,7 @@ def standardize_options(options: Sequence[str]) -> list[str]:
 
 def m3exam_prompt(sample: dict) -> str:
     language = _m3exam_language(sample)
-    subjects = dict(zip(_SUBJECT_KEYS, M3EXAM_SUBJECTS[language]))
+    subjects = dict(zip(M3EXAM_CATEGORIES, M3EXAM_SUBJECTS[language]))
     subject = subjects[sample["subject_category"]]
     options = standardize_options(sample["options"])
     question = _IMAGE_REF.sub("<image>", sample["question_text"], count=1)
