@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mella_eval.data import Sample
 from mella_eval.languages import get_language
@@ -36,19 +36,43 @@ class GenerationRequest:
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def build_requests(task: Task, samples: list[Sample], settings: GenerationSettings | None = None
-                   ) -> list[GenerationRequest]:
-    """One request per loadable sample; samples with an `error` get none (they are recorded as is)."""
-    settings = settings or task.generation
+def build_requests(task: Task, samples: list[Sample], settings: GenerationSettings | None = None,
+                   max_new_tokens: int | None = None) -> list[GenerationRequest]:
+    """One request per loadable sample; samples with an `error` get none (they are recorded as is).
+    `settings` replaces the task's (every language's); `max_new_tokens` overrides that one value."""
+    def settings_for(lang: str) -> GenerationSettings:
+        chosen = settings or task.generation_for(lang)
+        return replace(chosen, max_new_tokens=max_new_tokens) if max_new_tokens else chosen
+
     return [
         GenerationRequest(task=task.name, lang=s.lang, sample_id=s.id,
-                          messages=(render_user_message(task, s),), settings=settings)
+                          messages=render_messages(task, s), settings=settings_for(s.lang))
         for s in samples if s.error is None
     ]
 
 
+def render_messages(task: Task, sample: Sample) -> tuple[Message, ...]:
+    """The system turn (the item's, else the task's, if any), then the user turn."""
+    system = system_prompt(task, sample)
+    user = render_user_message(task, sample)
+    return (Message("system", (TextPart(system),)), user) if system else (user,)
+
+
+def system_prompt(task: Task, sample: Sample) -> str | None:
+    if sample.system_prompt:
+        return sample.system_prompt
+    if task.system_prompt:
+        return task.system_prompt.format(language=get_language(sample.lang).english)
+    return None
+
+
 def render_prompt(task: Task, sample: Sample) -> str:
-    """The language's prompt with {question}, {options} and {language} (its English name)."""
+    """The language's prompt with {question}, {options} and {language} (its English name); under
+    the reference protocol, the reference code's prompt for the dataset row."""
+    if task.protocol == "reference":
+        from mella_eval.protocols import reference_task
+
+        return reference_task(task.name).prompt(sample.extra["source_row"], sample.lang)
     options = "\n".join(task.options_format.format(letter=letter, option=option)
                         for letter, option in zip(OPTION_LETTERS, sample.options))
     return task.prompts[sample.lang].format(question=sample.question or "", options=options,
@@ -59,6 +83,8 @@ def render_user_message(task: Task, sample: Sample) -> Message:
     """Images first, then the prompt; with an `image_marker` (e.g. "<image (\\d+)>"), each marked
     image goes where its marker stands in the text instead (interleaved, as in M3Exam)."""
     text = render_prompt(task, sample)
+    if task.protocol == "reference":
+        return _reference_user_message(text, sample.images)
     if not task.image_marker:
         return user_message(text, sample.images)
     parts: list = []
@@ -77,3 +103,28 @@ def render_user_message(task: Task, sample: Sample) -> Message:
         parts.append(TextPart(text[position:]))
     unplaced = [img for i, img in enumerate(sample.images) if i not in placed]
     return Message("user", tuple(unplaced) + tuple(parts))
+
+
+REFERENCE_IMAGE_TOKEN = "<image>"
+
+
+def _reference_user_message(text: str, images) -> Message:
+    """As the reference's LLaVA-OneVision runner lays a prompt out: each "<image>" in the text is
+    the next image; without one, the images go first. Images beyond the placeholders go first."""
+    pieces = text.split(REFERENCE_IMAGE_TOKEN)
+    placed = min(len(pieces) - 1, len(images))
+    parts: list = list(images[placed:])
+    for i, piece in enumerate(pieces):
+        if piece:
+            parts.append(TextPart(piece))
+        if i < placed:
+            parts.append(images[i])
+        elif i < len(pieces) - 1:
+            parts.append(TextPart(REFERENCE_IMAGE_TOKEN))  # a placeholder without its image stays text
+    merged: list = []
+    for part in parts:
+        if merged and isinstance(part, TextPart) and isinstance(merged[-1], TextPart):
+            merged[-1] = TextPart(merged[-1].text + part.text)
+        else:
+            merged.append(part)
+    return Message("user", tuple(merged))

@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
                                          "of the task's own source")
     what.add_argument("--predictions", metavar="FILE",
                       help="score a JSONL of {task, lang, id, prediction} instead of generating")
+    what.add_argument("--protocol", default="mella", choices=["mella", "reference"],
+                      help="mella: the corrected protocol (default); reference: PangeaBench tasks "
+                           "exactly as the Pangea paper's code prompts and scores them")
     what.add_argument("--limit", type=int, help="at most N samples per task and language")
     what.add_argument("--shard", metavar="i/N",
                       help="evaluate the i-th of N deterministic slices of the samples (0-based; "

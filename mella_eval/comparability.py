@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mella_eval.errors import MellaError
+from mella_eval.protocols.variant import mixed_protocols
 
 
 class NotComparable(MellaError):
@@ -74,6 +75,9 @@ def check_comparable(baseline: RunData, candidate: RunData) -> dict[str, list[st
         reasons.append(f"tasks differ: baseline has {', '.join(tasks_b) or 'none'}, "
                        f"candidate has {', '.join(tasks_c) or 'none'}")
     metrics: dict[str, list[str]] = {}
+    reasons += [f"{line} (--protocol): a reference-protocol number is not comparable with a "
+                "corrected one" for line in mixed_protocols([("the baseline", baseline.results),
+                                                              ("the candidate", candidate.results)])]
     for task in (t for t in tasks_b if t in tasks_c):
         langs_b = sorted(lang for (t, lang) in baseline.records if t == task)
         langs_c = sorted(lang for (t, lang) in candidate.records if t == task)

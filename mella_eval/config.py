@@ -42,6 +42,8 @@ class RunConfig:
     model_args: dict = field(default_factory=dict)
     include_paths: list[Path] = field(default_factory=list)
     max_new_tokens: int | None = None  # overrides every task's generation.max_new_tokens
+    # "mella" (the corrected protocol) or "reference" (PangeaBench as the paper's code runs it)
+    protocol: str = "mella"
     seed: int = 0  # bootstrap resampling (generation seeds are per task)
     # vllm engine
     tensor_parallel_size: int = 1
@@ -108,6 +110,7 @@ class RunConfig:
             model_args=parse_model_args(args.model_args),
             include_paths=[Path(p) for p in args.include_path or []],
             max_new_tokens=args.max_new_tokens,
+            protocol=args.protocol,
             seed=args.seed,
             tensor_parallel_size=args.tensor_parallel_size,
             data_parallel_size=args.data_parallel_size,
@@ -152,6 +155,8 @@ class RunConfig:
             self.backend = default_backend()
         if not self.tasks:
             raise MellaError("--tasks is empty")
+        if self.protocol not in ("mella", "reference"):
+            raise MellaError(f"--protocol: expected mella or reference, got {self.protocol!r}")
         if self.predictions is not None:
             if not self.predictions.is_file():
                 raise MellaError(f"--predictions {self.predictions}: file not found")

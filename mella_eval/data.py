@@ -51,6 +51,7 @@ class Sample:
     country: str | None = None
     reference_answer: str | None = None  # a reference answer for the judge (LLaVA-Bench, xChat)
     item_rubric: str | None = None  # a per-item scoring rubric for the judge (xChatBench)
+    system_prompt: str | None = None  # the item's own system turn (xChatBench), else the task's
     error: str | None = None  # why this sample cannot be evaluated (recorded, not fatal)
     extra: dict = field(default_factory=dict)
 
@@ -95,7 +96,9 @@ def load_samples(task: Task, langs: list[str], data_dir: Path | None = None,
     per_lang: dict[str, list[Sample]] = {lang: [] for lang in wanted}
     seen: set[tuple[str, str]] = set()
     no_lang: list[str] = []
+    keep_source = task.protocol != "mella"  # the reference protocol reads the row as published
     for fixed_lang, row in _rows_by_language(task, source, wanted):
+        source_row = source_fields(row.values) if keep_source else None
         if task.process_sample is not None:  # first: it may set the language, the id, the images
             values = task.process_sample(dict(row.values))
             if values is None:  # the hook skips this row
@@ -109,6 +112,8 @@ def load_samples(task: Task, langs: list[str], data_dir: Path | None = None,
             continue
         row.values = _cleaned(row.values)
         sample = _to_sample(task, lang, row, policy)
+        if source_row is not None:
+            sample.extra["source_row"] = source_row
         if (lang, sample.id) in seen:
             raise DataError(f"{row.where}: duplicate id {sample.id!r} for language {lang} "
                             f"(task {task.name}); ids must be unique per language")
@@ -230,6 +235,9 @@ def _task_fields(task: Task, v: dict, sample: Sample) -> list[str]:
     if "country" in f:
         country = v.get(f["country"])
         sample.country = str(country) if country not in (None, "") else None
+    if "system_prompt" in f:  # optional per item: an empty one leaves the task's
+        value = v.get(f["system_prompt"])
+        sample.system_prompt = nfc(value).strip() if isinstance(value, str) and value.strip() else None
     for name in ("reference_answer", "item_rubric"):
         if name in f:
             value = v.get(f[name])
@@ -338,6 +346,26 @@ def _load_image(item: Any, base_dir: Path | None, policy: ImagePolicy,
         raise ImageProblem(f"unsupported image value of type {type(item).__name__}")
     check_image(bytes(data), label, max_bytes=policy.max_bytes)
     return ImagePart(bytes(data))
+
+
+def source_fields(values: dict) -> dict:
+    """The row's text and number fields as the dataset has them (images and bytes left out):
+    what the reference protocol's prompt and scoring functions read, kept in the record."""
+    def plain(value):
+        if value is None or isinstance(value, (str, bool, int, float)):
+            return True
+        if isinstance(value, (list, tuple)):
+            return all(plain(v) for v in value)
+        if isinstance(value, dict):
+            return all(isinstance(k, str) and plain(v) for k, v in value.items())
+        return False
+    return {key: value for key, value in values.items()
+            if isinstance(key, str) and plain(value) and not _looks_like_image(value)}
+
+
+def _looks_like_image(value) -> bool:
+    """A dataset image column decoded as {"bytes": ..., "path": ...} (bytes already excluded)."""
+    return isinstance(value, dict) and set(value) <= {"bytes", "path"} and "path" in value
 
 
 def _cleaned(value: Any) -> Any:

@@ -13,6 +13,7 @@ from mella_eval.config import RunConfig
 from mella_eval.data import load_samples
 from mella_eval.errors import MellaError, OutputError
 from mella_eval.metrics.registry import METRICS
+from mella_eval.protocols.variant import apply_protocol
 from mella_eval.guards import annotate_guards
 from mella_eval.languages import EVERY_TASK_LANGUAGE
 from mella_eval.records import make_records
@@ -34,7 +35,7 @@ class RunOutcome:
 
 def run(config: RunConfig) -> RunOutcome:
     t0 = time.monotonic()
-    tasks = TaskRegistry(config.include_paths).resolve(config.tasks)
+    tasks = apply_protocol(TaskRegistry(config.include_paths).resolve(config.tasks), config.protocol)
     if config.no_judge:
         tasks = [without_judge(t) for t in tasks]
     if any(t.judge for t in tasks) and not config.judge_model:
@@ -43,7 +44,8 @@ def run(config: RunConfig) -> RunOutcome:
                          "(a served name with --judge-base-url, or a local model for in-process vLLM)")
     samples_by_task, all_keys = _load(config, tasks)
     requests = [request for task in tasks
-                for request in build_requests(task, samples_by_task[task.name], _settings(config, task))]
+                for request in build_requests(task, samples_by_task[task.name],
+                                              max_new_tokens=config.max_new_tokens)]
     log.info("load: %d samples of %s, %d requests (%.1f s)", sum(map(len, samples_by_task.values())),
              ", ".join(t.name for t in tasks), len(requests), time.monotonic() - t0)
 
@@ -158,12 +160,6 @@ def _image_policy(config: RunConfig, task) -> dict:
     return {"max_image_bytes": config.max_image_bytes, "allow_external_images": external}
 
 
-def _settings(config: RunConfig, task):
-    if config.max_new_tokens:
-        return replace(task.generation, max_new_tokens=config.max_new_tokens)
-    return task.generation
-
-
 def _results(config: RunConfig, tasks, records, identity, counts, execution, summary) -> dict:
     """results.json (the contract is documented in results.py and README)."""
     every = config.langs == [EVERY_TASK_LANGUAGE]
@@ -186,9 +182,19 @@ def _results(config: RunConfig, tasks, records, identity, counts, execution, sum
         "tasks": {t.name: {"version": t.version, "file": t.file.name, "sha256": t.content_hash,
                            "dataset": t.dataset.describe() if config.data_dir is None else str(config.data_dir),
                            "metrics": list(t.metrics), "judge": t.judge,
+                           "protocol": t.protocol, **protocol_source(t),
                            **({"breakdown": t.breakdown} if t.breakdown else {})} for t in tasks},
         **summary,
     }
+
+
+def protocol_source(task) -> dict:
+    """Where a reference-protocol task's prompts and scoring come from."""
+    if task.protocol != "reference":
+        return {}
+    from mella_eval.protocols import REFERENCE_COMMIT
+
+    return {"protocol_source": f"neulab/Pangea@{REFERENCE_COMMIT} evaluation/lmms-eval/lmms_eval/tasks"}
 
 
 def without_judge(task):

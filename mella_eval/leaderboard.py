@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 from mella_eval.errors import MellaError
+from mella_eval.protocols.variant import mixed_protocols
 from mella_eval.results import atomic_write_text
 
 LANG_ORDER = ("ar", "cs", "hu", "ko", "ru", "sr", "th", "vi")
@@ -69,6 +70,10 @@ def register(subparsers) -> None:
 def main(args) -> int:
     fmt = args.format or ("md" if args.output and Path(args.output).suffix.lower() == ".md" else "csv")
     runs = load_runs([Path(p) for p in args.result_dirs])
+    mixed = mixed_protocols([(str(path), results) for path, results in runs])
+    if mixed:
+        raise MellaError(f"export: {mixed[0]} (--protocol); export the runs of each protocol "
+                         "separately: a reference-protocol number is not comparable with a corrected one")
     notes: list[str] = []
     results_list = [results for _, results in runs]
     if getattr(args, "long", False):

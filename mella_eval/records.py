@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mella_eval.backends.base import Completion
-from mella_eval.build import GenerationRequest, render_prompt
+from mella_eval.build import GenerationRequest, render_prompt, system_prompt
 from mella_eval.data import Sample
 from mella_eval.tasks import Task
 
@@ -35,6 +35,11 @@ def make_records(task: Task, samples: list[Sample], requests: dict[tuple, Genera
             "usage": completion.usage if completion else {},
             "metrics": {},
         }
+        system = system_prompt(task, sample)
+        if system is not None:
+            record["system_prompt"] = system
+        if "source_row" in sample.extra:  # --protocol reference scores the row as published
+            record["source_row"] = sample.extra["source_row"]
         if "alt_text" in task.fields:
             record["alt_text"] = sample.alt_text
         if "keywords" in task.fields:

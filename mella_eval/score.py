@@ -40,8 +40,13 @@ def add_sample_metrics(tasks: list[Task], records: list[dict]) -> None:
 
     annotate_scored_predictions(records)
     for task in tasks:
-        answer_metrics = tuple(m for m in task.metrics if m not in CAPTION_METRICS)
         task_records = [r for r in records if r["task"] == task.name]
+        if getattr(task, "protocol", "mella") == "reference":
+            from mella_eval.protocols.scoring import add_reference_metrics
+
+            add_reference_metrics(task, task_records)
+            continue
+        answer_metrics = tuple(m for m in task.metrics if m not in CAPTION_METRICS)
         try:
             add_answer_metrics(_with_metrics(task, answer_metrics), records)
         except Exception as exc:  # noqa: BLE001  (one family of one task never loses the run)
@@ -183,6 +188,10 @@ def _score_row(task: str, lang: str, metric: str, records: list[dict]) -> dict:
             row["not_applicable"] = not_applicable
         if values:
             row["value"] = fmean(values)
+        if metric.startswith("ref_"):  # the reference protocol's random draws, credited 1/k
+            from mella_eval.protocols.scoring import guessed_count
+
+            row["guessed"] = guessed_count(records, metric)
         signature = metric_signature(metric, lang)
         if signature is not None:
             row["signature"] = signature

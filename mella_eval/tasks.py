@@ -29,14 +29,15 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 TOP_LEVEL_KEYS = {
     "name", "version", "description", "dataset", "fields", "prompts", "generation", "metrics",
     "process_sample", "judge", "langs", "options_format", "answer_format", "image_marker",
-    "breakdown", "answer_lang",
+    "breakdown", "answer_lang", "system_prompt",
 }
 DATASET_KEYS = {"path", "hub", "revision", "split", "config", "format", "lang_names"}
 DATA_FORMATS = {"jsonl", "json", "parquet", "csv", "imagefolder"}
 # Our field names -> whether every task needs them. Metrics add their own needs (registry).
 FIELD_KEYS = {"id": True, "lang": True, "image": True, "references": False, "alt_text": False,
               "keywords": False, "question": False, "options": False, "answer": False,
-              "answers": False, "country": False, "reference_answer": False, "item_rubric": False}
+              "answers": False, "country": False, "reference_answer": False, "item_rubric": False,
+              "system_prompt": False}
 # Placeholders a prompt may use, filled from the sample.
 PROMPT_PLACEHOLDERS = ("question", "options", "language")
 OPTION_PLACEHOLDERS = ("letter", "option")  # options_format: one line per option
@@ -117,11 +118,23 @@ class Task:
     # The language answers are expected in when it is not the sample's (xGQA: English answers
     # to questions in every language). None: the sample's language.
     answer_lang: str | None = None
+    # A system turn before the user turn ({language} filled in); an item's own `system_prompt`
+    # field, when mapped and non-empty, replaces it (xChatBench).
+    system_prompt: str | None = None
+    # "mella" (this harness's corrected protocol) or "reference" (the paper code's, for
+    # PangeaBench tasks: mella_eval/protocols/); set by `--protocol`, never by the task file.
+    protocol: str = "mella"
+    # Generation settings of the languages that differ from `generation` (the reference
+    # protocol's per-language settings, e.g. M3Exam zh).
+    lang_generation: dict[str, GenerationSettings] = field(default_factory=dict)
     process_sample: Callable[[dict], dict] | None = field(default=None, compare=False)
 
     @property
     def langs(self) -> list[str]:
         return list(self.prompts)
+
+    def generation_for(self, lang: str) -> GenerationSettings:
+        return self.lang_generation.get(lang, self.generation)
 
     def expected_answer_lang(self, sample_lang: str) -> str:
         """The language a reply to a sample in `sample_lang` should be written in."""
@@ -243,7 +256,7 @@ def _validate_prompts(path: Path, doc: dict) -> dict[str, str]:
 
 def _validate_extras(path: Path, doc: dict, fields: dict) -> dict:
     extras = {}
-    for key in ("options_format", "image_marker", "breakdown"):
+    for key in ("options_format", "image_marker", "breakdown", "system_prompt"):
         value = doc.get(key)
         if value is not None and (not isinstance(value, str) or not value):
             raise TaskError(path, key, f"expected a string, got {excerpt(value)}")
@@ -253,6 +266,9 @@ def _validate_extras(path: Path, doc: dict, fields: dict) -> dict:
         if "{option}" not in extras["options_format"]:
             raise TaskError(path, "options_format", "expected a template with {option} (and {letter})")
         check_template(path, "options_format", extras["options_format"], OPTION_PLACEHOLDERS)
+    if "system_prompt" in extras:
+        extras["system_prompt"] = extras["system_prompt"].strip()
+        check_template(path, "system_prompt", extras["system_prompt"], ("language",))
     if "image_marker" in extras:
         try:
             if re.compile(extras["image_marker"]).groups != 1:

@@ -65,5 +65,17 @@ METRICS: dict[str, MetricSpec] = {
                    ratio_of=("llava_candidate_score", "llava_reference_score"), scale=100.0),
         MetricSpec("xchat_score", "judge", ("question", "reference_answer", "item_rubric"),
                    "judge: absolute grade 1-5 against a reference answer and the item's rubric"),
+        # --protocol reference (mella_eval/protocols/): the paper code's scoring on its scale.
+        # Per-sample values; where the reference draws a random option, the expected value 1/k.
+        MetricSpec("ref_accuracy", "sample", (),
+                   "reference protocol: accuracy as the paper code scores it (CVQA, M3Exam, xMMMU "
+                   "letter parsing; xMMMU open questions by eval_open), 0-1", max_value=1.0),
+        MetricSpec("ref_exact_match", "sample", (),
+                   "reference protocol: xGQA containment / MaRVL yes-no rule, 0-1", max_value=1.0),
+        MetricSpec("ref_maxm_exact_match", "sample", (),
+                   "reference protocol: MaXM exact match after VQA normalisation, 0-100",
+                   max_value=100.0),
+        MetricSpec("ref_maxm_relaxed_accuracy", "sample", (),
+                   "reference protocol: MaXM relaxed accuracy, 0-100", max_value=100.0),
     ]
 }

@@ -1,0 +1,92 @@
+"""`--protocol`: the task as the chosen protocol runs it.
+
+"mella" (the default) is the task file as written: the corrected protocol. "reference" gives each
+PangeaBench task the paper code's prompt, generation settings and scoring (REFERENCE_TASKS);
+a task without a reference protocol (the MELLA tasks, XM3600) keeps its own and results.json
+says so per task.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from mella_eval.errors import MellaError
+from mella_eval.tasks import GenerationSettings, Task
+
+PROTOCOLS = ("mella", "reference")
+log = logging.getLogger("mella_eval")
+
+
+def apply_protocol(tasks: list[Task], protocol: str) -> list[Task]:
+    if protocol not in PROTOCOLS:
+        raise MellaError(f"--protocol: expected one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+    if protocol == "mella":
+        return list(tasks)
+    from mella_eval.protocols import REFERENCE_TASKS
+
+    out, kept = [], []
+    for task in tasks:
+        if task.name in REFERENCE_TASKS:
+            out.append(reference_variant(task))
+        else:
+            kept.append(task.name)
+            out.append(task)
+    if kept:
+        log.warning("--protocol reference: %s %s no reference protocol (not PangeaBench tasks of "
+                    "the paper): scored with the mella protocol, and results.json says so",
+                    ", ".join(kept), "has" if len(kept) == 1 else "have")
+    return out
+
+
+def reference_variant(task: Task) -> Task:
+    """The task with the reference's prompts (built per row at request time), per-language
+    generation settings and "ref_*" metrics, on the languages the reference has."""
+    from mella_eval.protocols import REFERENCE_TASKS
+
+    reference = REFERENCE_TASKS[task.name]
+    langs = [lang for lang in task.langs
+             if reference.languages is None or lang in reference.languages]
+    if not langs:
+        raise MellaError(f"task {task.name}: --protocol reference covers none of its languages "
+                         f"({', '.join(task.langs)}); the reference has {', '.join(reference.languages)}")
+    settings = {lang: reference_settings(reference.generation(lang), task.generation) for lang in langs}
+    first = settings[langs[0]]
+    return dataclasses.replace(
+        task,
+        protocol="reference",
+        prompts={lang: task.prompts[lang] for lang in langs},
+        generation=first,
+        lang_generation={lang: s for lang, s in settings.items() if s != first},
+        metrics=tuple(name for _, name in reference.reported),
+        judge=None,
+    )
+
+
+def reference_settings(kwargs: dict, base: GenerationSettings) -> GenerationSettings:
+    """The reference YAML's generation_kwargs as our settings. Its runs are greedy (do_sample
+    false, temperature 0, one beam), so top_p does not change a token; its "top_p: 0" (not a
+    valid nucleus for vLLM or an API) becomes 1.0."""
+    if kwargs.get("do_sample") or float(kwargs.get("temperature", 0) or 0) > 0:
+        raise MellaError(f"reference generation settings {kwargs} sample: only greedy decoding is supported")
+    if int(kwargs.get("num_beams", 1)) != 1:
+        raise MellaError(f"reference generation settings {kwargs}: beam search is not supported")
+    top_p = float(kwargs.get("top_p", 1.0)) or 1.0
+    return dataclasses.replace(base, max_new_tokens=int(kwargs["max_new_tokens"]), temperature=0.0,
+                               top_p=top_p, stop=tuple(kwargs.get("until", ())))
+
+
+def protocol_of(results: dict, task: str) -> str:
+    """The protocol a results.json scored `task` with (runs before --protocol: "mella")."""
+    return ((results.get("tasks") or {}).get(task) or {}).get("protocol", "mella")
+
+
+def mixed_protocols(named_results: list[tuple[str, dict]]) -> list[str]:
+    """One line per task that two of the runs scored with different protocols."""
+    seen: dict[str, dict[str, str]] = {}
+    for name, results in named_results:
+        for task in (results.get("run") or {}).get("tasks") or list(results.get("tasks") or {}):
+            seen.setdefault(task, {}).setdefault(protocol_of(results, task), name)
+    return [f"task {task} is scored with " + " and ".join(f"the {p} protocol in {run}"
+                                                          for p, run in by.items())
+            for task, by in seen.items() if len(by) > 1]
