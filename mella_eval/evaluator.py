@@ -20,6 +20,7 @@ from mella_eval.records import make_records
 from mella_eval.results import SCHEMA_VERSION, git_commit, package_versions, write_run
 from mella_eval.score import add_sample_metrics, record_counts, summarize
 from mella_eval.shard import select_shard
+from mella_eval.submission import write_submissions
 from mella_eval.tasks import TaskRegistry
 from mella_eval.thumbnails import write_thumbnails
 
@@ -82,6 +83,11 @@ def run(config: RunConfig) -> RunOutcome:
         raise OutputError(f"cannot write the results to {run_dir}: {e.strerror or e}; "
                           f"{saved_responses_hint(config)}; free space there or choose another "
                           "--output-dir") from None
+    try:
+        write_submissions(run_dir, tasks, records)
+    except OSError as e:
+        log.warning("results written to %s, but not the leaderboard submission file: %s", run_dir,
+                    e.strerror or e)
     try:
         write_thumbnails(run_dir, [s for samples in samples_by_task.values() for s in samples])
     except OSError as e:  # the results are complete; only the report's pictures are missing

@@ -224,3 +224,19 @@ def test_task_system_prompt_with_language_and_item_override(tmp_path):
     (tmp_path / "sys.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
     with pytest.raises(TaskError, match="system_prompt"):
         load_task(tmp_path / "sys.yaml")
+
+
+def test_cvqa_submission_file_in_both_protocols(reference_run, tmp_path, fixture_tasks):
+    run, _, records, _ = reference_run
+    lines = (run / "cvqa_predictions.csv").read_text(encoding="utf-8").splitlines()
+    cvqa = [r for r in records if r["task"] == "cvqa"]
+    assert lines == [f"{r['id']},{'' if r['reference'].get('pred') is None else r['reference']['pred']}"
+                     for r in cvqa]
+    assert any(line.endswith(",") for line in lines)  # a guessed answer: no index written
+    write_predictions(fixture_tasks, ["cvqa"], tmp_path / "preds.jsonl")
+    done = mella("run", "--predictions", str(tmp_path / "preds.jsonl"), "--tasks",
+                 str(fixture_tasks / "cvqa.yaml"), "--include-path", str(fixture_tasks), "--langs",
+                 "task", "--output-dir", str(tmp_path), "--run-name", "m")
+    assert done.returncode == 0
+    rows = [line.split(",") for line in (tmp_path / "m" / "cvqa_predictions.csv").read_text().splitlines()]
+    assert len(rows) == len(cvqa) and all(pred in ("", "0", "1", "2", "3") for _, pred in rows)
