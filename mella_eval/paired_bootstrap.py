@@ -139,7 +139,9 @@ def compare_runs(baseline: RunData, candidate: RunData,
             failed_b = sum(not _ok(r) for r in rb)
             failed_c = sum(not _ok(r) for r in rc)
             counts = bootstrap_counts(len(ids), n_boot, stream_seed(seed, task, lang))
-            for metric in metrics[task]:
+            # The reference protocol's pycocoevalcap corpus scores have no per-sample statistics to
+            # pair; --exact still compares their values.
+            for metric in (m for m in metrics[task] if METRICS[m].kind != "reference_corpus"):
                 scale, higher = metric_scale(metric)
                 excluded = 0
                 if METRICS[metric].kind == "ratio":

@@ -153,8 +153,12 @@ def score_records(tasks: list[Task], records: list[dict]) -> list[dict]:
             if record["task"] == task.name:
                 by_lang.setdefault(record["lang"], []).append(record)
         for lang, lang_records in by_lang.items():
+            corpus = _ReferenceCorpus(task.name, lang, lang_records)
             for metric in task.metrics:
                 try:
+                    if METRICS[metric].kind == "reference_corpus":
+                        rows.append(corpus.row(metric))
+                        continue
                     rows.append(_score_row(task.name, lang, metric, lang_records))
                 except Exception as exc:  # noqa: BLE001
                     first_line = (str(exc).strip().splitlines() or [""])[0]
@@ -207,6 +211,28 @@ def _score_row(task: str, lang: str, metric: str, records: list[dict]) -> dict:
     return row
 
 
+class _ReferenceCorpus:
+    """The reference protocol's corpus metrics of one (task, lang), computed once for all of them
+    (one PTB tokenisation); a failure is each of their rows' error."""
+
+    def __init__(self, task: str, lang: str, records: list[dict]):
+        self.task, self.lang, self.records = task, lang, records
+        self.values: dict | None = None
+
+    def row(self, metric: str) -> dict:
+        ok = sum(1 for r in self.records if r["status"] == "ok" and r["prediction"] is not None)
+        row = {"task": self.task, "lang": self.lang, "metric": metric, "value": None, "n": ok,
+               "failed": len(self.records) - ok}
+        if self.values is None:
+            from mella_eval.protocols.scoring import corpus_scores
+
+            self.values = corpus_scores(self.task, self.lang, self.records)
+        row["value"] = self.values.get(metric)
+        if row["value"] is None:
+            row["error"] = f"no sample could be scored ({row['failed']} failed)"
+        return row
+
+
 def ratio_pairs(spec, records: list[dict]) -> list[tuple[float, float]]:
     """(numerator, denominator) of a ratio metric for each record that has both."""
     numerator, denominator = spec.ratio_of
@@ -238,8 +264,14 @@ def summarize(tasks, records: list[dict], seed: int = 0) -> dict:
 
     scores = score_records(tasks, records)
     macro = macro_means(scores)
-    bootstrap = add_confidence_intervals(scores, records, {m: spec.kind for m, spec in METRICS.items()},
-                                         seed=seed, macro=macro)
+    # The reference protocol's corpus metrics (pycocoevalcap) have no per-sample statistics to
+    # resample: their rows and macro means get no interval.
+    no_interval = {m for m, spec in METRICS.items() if spec.kind == "reference_corpus"}
+    for row in [r for r in scores + macro if r["metric"] in no_interval]:
+        row["ci_low"] = row["ci_high"] = None
+    bootstrap = add_confidence_intervals([r for r in scores if r["metric"] not in no_interval], records,
+                                         {m: spec.kind for m, spec in METRICS.items()}, seed=seed,
+                                         macro=[r for r in macro if r["metric"] not in no_interval])
     out = {
         "scores": scores,
         "macro": {"rule": MACRO_RULE, "scores": macro},
@@ -265,7 +297,7 @@ def breakdown_rows(task, records: list[dict]) -> list[dict]:
     rows = []
     for (lang, value), group in groups.items():
         for metric in task.metrics:
-            if METRICS[metric].kind in ("corpus", "ratio"):
+            if METRICS[metric].kind in ("corpus", "ratio", "reference_corpus"):
                 continue
             values = [r["metrics"][metric] for r in group if metric in r["metrics"]]
             not_applicable = not_applicable_count(group, metric)

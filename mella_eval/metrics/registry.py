@@ -10,7 +10,9 @@ class MetricSpec:
     name: str
     # "corpus": one value from the whole (task, lang) corpus; "sample": mean of per-sample values;
     # "judge": mean of per-sample judge values over the judgements that succeeded;
-    # "ratio": a ratio of sums of two per-sample metrics (LLaVA-Bench's relative score).
+    # "ratio": a ratio of sums of two per-sample metrics (LLaVA-Bench's relative score);
+    # "reference_corpus": one value from the (task, lang) corpus as the reference protocol's
+    # pycocoevalcap scoring computes it (mella_eval/protocols/), without per-sample statistics.
     kind: str
     needs: tuple[str, ...]  # sample fields the metric reads
     description: str

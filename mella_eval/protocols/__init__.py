@@ -42,6 +42,15 @@ class ReferenceTask:
     # In a run: `score`'s metric names -> the names results.json shows (metrics/registry.py
     # "ref_*": the reference's scale, never mixed up with the corrected protocol's metrics).
     reported: tuple[tuple[str, str], ...] = ()
+    # Metrics the reference computes over a (task, lang) corpus (pycocoevalcap's BLEU, METEOR,
+    # ROUGE-L, CIDEr): `corpus(records, lang)` -> {name: value} from the ok records
+    # (`source_row`, `prediction`); reported like `reported`. No per-sample values, no interval.
+    corpus: Callable[[list[dict], str], dict] | None = None
+    corpus_reported: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        return tuple(ours for _, ours in self.reported + self.corpus_reported)
 
 
 def _fixed(settings: dict) -> Callable[[str], dict]:

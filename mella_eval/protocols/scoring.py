@@ -46,3 +46,15 @@ def guessed_count(records: list[dict], metric: str) -> int:
 def _plain(details: dict) -> dict:
     """JSON-safe details (they are written to samples.jsonl)."""
     return json.loads(json.dumps(details, ensure_ascii=False, default=str))
+
+
+def corpus_scores(task_name: str, lang: str, records: list[dict]) -> dict[str, float]:
+    """The reference's corpus metrics of one (task, lang), under the names results.json shows."""
+    from mella_eval.protocols import REFERENCE_TASKS
+
+    reference = REFERENCE_TASKS[task_name]
+    ok = [r for r in records if r["status"] == "ok" and r["prediction"] is not None]
+    if not ok or reference.corpus is None:
+        return {}
+    values = reference.corpus(ok, lang)
+    return {ours: float(values[theirs]) for theirs, ours in reference.corpus_reported if theirs in values}

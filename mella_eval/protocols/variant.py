@@ -58,7 +58,7 @@ def reference_variant(task: Task) -> Task:
         prompts={lang: task.prompts[lang] for lang in langs},
         generation=first,
         lang_generation={lang: s for lang, s in settings.items() if s != first},
-        metrics=tuple(name for _, name in reference.reported),
+        metrics=reference.metric_names,
         judge=None,
     )
 
