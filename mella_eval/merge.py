@@ -78,7 +78,8 @@ def merge_runs(dirs: list[Path], out: Path) -> Path:
     _check_assignment(shards)
     records.sort(key=lambda r: (order_task[r["task"]], order_lang[r["lang"]], r["id"]))
 
-    tasks = [SimpleNamespace(name=name, metrics=info["metrics"], breakdown=info.get("breakdown"))
+    tasks = [SimpleNamespace(name=name, metrics=info["metrics"], breakdown=info.get("breakdown"),
+                             protocol=info.get("protocol", "mella"))
              for name, info in first["tasks"].items()]
     config = dict(first["run"]["config"])
     config.update(shard=None, output_dir=str(out.parent), run_name=out.name)
@@ -115,6 +116,9 @@ def merge_runs(dirs: list[Path], out: Path) -> Path:
                 s[1]["judge"].get("injection_suspected", 0) for s in shards)
     try:
         write_run(out, results, records)
+        from mella_eval.submission import write_submissions
+
+        write_submissions(out, tasks, records)
         for d, _, _ in shards:  # thumbnails for the report
             if (d / "thumbs").is_dir():
                 (out / "thumbs").mkdir(parents=True, exist_ok=True)

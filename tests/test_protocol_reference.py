@@ -240,3 +240,22 @@ def test_cvqa_submission_file_in_both_protocols(reference_run, tmp_path, fixture
     assert done.returncode == 0
     rows = [line.split(",") for line in (tmp_path / "m" / "cvqa_predictions.csv").read_text().splitlines()]
     assert len(rows) == len(cvqa) and all(pred in ("", "0", "1", "2", "3") for _, pred in rows)
+
+
+def test_shards_of_a_reference_run_merge_to_the_whole_run(fixture_tasks, tmp_path):
+    names = ["cvqa", "maxm"]
+    write_predictions(fixture_tasks, names, tmp_path / "preds.jsonl")
+    common = ["--predictions", str(tmp_path / "preds.jsonl"), "--langs", "task",
+              "--tasks", ",".join(str(fixture_tasks / f"{n}.yaml") for n in names),
+              "--include-path", str(fixture_tasks), "--protocol", "reference", "--output-dir", str(tmp_path)]
+    assert mella("run", *common, "--run-name", "whole").returncode == 0
+    for i in (0, 1):
+        done = mella("run", *common, "--shard", f"{i}/2", "--run-name", f"s{i}")
+        assert done.returncode == 0, done.stderr[-2000:]
+    merged = mella("merge", str(tmp_path / "s0"), str(tmp_path / "s1"), "-o", str(tmp_path / "merged"))
+    assert merged.returncode == 0, merged.stderr[-2000:]
+    whole, joined = (json.loads((tmp_path / d / "results.json").read_text()) for d in ("whole", "merged"))
+    assert whole["scores"] == joined["scores"] and joined["tasks"]["cvqa"]["protocol"] == "reference"
+    lines = [sorted((tmp_path / d / "cvqa_predictions.csv").read_text().splitlines())
+             for d in ("whole", "merged")]
+    assert lines[0] == lines[1] and lines[0]
