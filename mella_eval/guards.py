@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from mella_eval.errors import MellaError
 from mella_eval.injection import detect_injection
-from mella_eval.langid import check_language, detect_language, judge_language
+from mella_eval.langid import check_language, detect_language, judge_languages
 
 
 def annotate_guards(records: list[dict], tasks: dict | None = None) -> None:
@@ -18,6 +18,7 @@ def annotate_guards(records: list[dict], tasks: dict | None = None) -> None:
     `tasks` (name -> Task) says which language each task's answers are expected in; without it,
     the sample's language."""
     tasks = tasks or {}
+    judged: list[tuple[dict, str]] = []
     for record in records:
         prediction = record.get("prediction")
         if record["status"] != "ok" or prediction is None:
@@ -26,19 +27,22 @@ def annotate_guards(records: list[dict], tasks: dict | None = None) -> None:
         expected = task.expected_answer_lang(record["lang"]) if task is not None else record["lang"]
         if expected != record["lang"]:  # the task declares answer_lang: say so on the sample
             record["expected_lang"] = expected
-        # One verdict gives both fields (the judge zeroes on wrong_language and names
-        # detected_lang): wrong_language is True exactly when detected_lang is neither "und"
-        # nor the expected language.
         try:
             check_language(expected)
         except MellaError:  # a code languages.py lacks (from the data): identified, not judged
             record["detected_lang"] = detect_language(prediction).code
             record["wrong_language"] = None
-        else:
-            verdict = judge_language(prediction, expected)
-            record["detected_lang"] = verdict.detected
-            record["wrong_language"] = verdict.wrong
+        else:  # filled below; set now so the record's keys keep their order
+            record["detected_lang"] = record["wrong_language"] = None
+            judged.append((record, expected))
         record["injection_suspected"] = detect_injection(prediction)
+    # One verdict gives both fields (the judge zeroes on wrong_language and names detected_lang):
+    # wrong_language is True exactly when detected_lang is neither "und" nor the expected
+    # language. Judged together: the language model runs over all predictions in one pass.
+    verdicts = judge_languages([(record["prediction"], expected) for record, expected in judged])
+    for (record, _), verdict in zip(judged, verdicts):
+        record["detected_lang"] = verdict.detected
+        record["wrong_language"] = verdict.wrong
 
 
 def guard_counts(records: list[dict]) -> list[dict]:

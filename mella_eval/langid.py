@@ -32,11 +32,14 @@ Filipino/Tagalog, Cusco Quechua/Quechua, Arabic dialects, Chinese/Cantonese/Wu.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+
+import numpy as np
 
 from mella_eval.errors import MellaError
 from mella_eval.languages import LANGUAGES
@@ -94,6 +97,10 @@ _SUNDANESE_NEIGHBOURS = frozenset({"jv", "id", "ms", "ace", "su"})
 # URLs, e-mail addresses, domains (ASCII only: Thai or Japanese next to them is kept).
 _URLISH = re.compile(r"(?:https?://|www\.)[!-~]*|[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
                      r"|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?:/[!-~]*)?", re.ASCII)
+# A digit, or a capital after the first letter, among the characters _LATIN_TOKEN takes.
+_CODE_CHAR = re.compile("[%s]" % "".join(
+    re.escape(chr(i)) for i in (*range(0x30, 0x7B), *range(0xC0, 0x250))
+    if chr(i).isdigit() or chr(i).isupper()))
 _LATIN_TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\u024F][A-Za-z0-9\u00C0-\u024F'’\-]*")
 
 
@@ -156,27 +163,34 @@ def _without_names(text: str, capitalised: bool) -> str:
 
     def keep(m: re.Match) -> str:
         token = m.group(0)
-        code = any(c.isdigit() for c in token) or any(c.isupper() for c in token[1:])
+        code = token[0].isdigit() or _CODE_CHAR.search(token, 1) is not None
         return " " if code or (capitalised and token[0].isupper()) else token
     return _LATIN_TOKEN.sub(keep, text)
 
 
-def _letters(text: str) -> list[str]:
-    return [c for c in unicodedata.normalize("NFKC", text) if c.isalpha()]
+def _letters(text: str) -> str:
+    return "".join(filter(str.isalpha, unicodedata.normalize("NFKC", text)))
+
+
+@lru_cache(maxsize=8192)
+def _unit(c: str) -> int:
+    if not (c.isalpha() or unicodedata.category(c) in ("Mn", "Mc")):
+        return 0
+    return 2 if _script(c) in _WIDE else 1
 
 
 def _units(text: str) -> int:
     """Letters plus vowel signs (Devanagari, Bengali, Thai ... write vowels as marks); a Han,
     Kana or Hangul character counts twice."""
-    return sum((2 if _script(c) in _WIDE else 1) for c in text
-               if c.isalpha() or unicodedata.category(c) in ("Mn", "Mc"))
+    return sum(_unit(c) * n for c, n in Counter(text).items())  # per distinct character
 
 
-def _script_weights(letters: list[str]) -> Counter[str]:
+def _script_weights(letters: str) -> Counter[str]:
+    # Per distinct letter, in order of first appearance: most_common breaks ties by that order.
     weights: Counter[str] = Counter()
-    for c in letters:
+    for c, n in Counter(letters).items():
         s = _script(c)
-        weights[s] += 2 if s in _WIDE else 1
+        weights[s] += (2 if s in _WIDE else 1) * n
     return weights
 
 
@@ -203,13 +217,83 @@ def model_labels() -> frozenset[str]:
     return frozenset(_LABEL_CODE.get(label, label) for label in _model().nb_classes)
 
 
+_PROBS: dict[str, dict[str, float]] = {}  # text -> _model_probs(text), filled in batches
+_PROBS_MAX = 8192  # ~4 KB each
+
+
+@lru_cache(maxsize=1)
+def _tables(model):
+    """The model's arrays as the batch scorer uses them: the feature table in float32 (the
+    exact values matmul would cast its float16 to anyway), the DFA rows, and per code of ours
+    the column rank() reports (the first of aliased labels, which holds their merged score)."""
+    columns: dict[str, int] = {}
+    for i, label in enumerate(model.nb_classes):
+        columns.setdefault(_LABEL_CODE.get(label, label), i)
+    return (np.ascontiguousarray(model.nb_ptc, dtype=np.float32), np.asarray(model._rowbase, dtype=np.int64),
+            np.asarray(model.tk_output, dtype=np.int64), tuple(columns),
+            np.fromiter(columns.values(), dtype=np.intp))
+
+
+def _scores(model, table: np.ndarray, feats: list[np.ndarray], n_bytes: np.ndarray) -> np.ndarray:
+    """py3langid's `_decide` for texts given their DFA features in byte order: each raw score
+    from the same arrays in the same order as its Counter-based code (same floats); the
+    softmax and alias folding elementwise over all rows at once."""
+    scores = np.zeros((len(feats), len(model.nb_classes)), dtype=np.float32)
+    for row, f in enumerate(feats):
+        if f.size:  # featureless text: 0.0 everywhere, as under norm_probs
+            visits = Counter(f.tolist())
+            idx = np.fromiter(visits.keys(), dtype=np.intp, count=len(visits))
+            counts = np.fromiter(visits.values(), dtype=np.float32, count=len(visits))
+            scores[row] = np.log1p(counts) @ table.take(idx, axis=0) + model.nb_pc  # = table[idx]
+    scale = np.array([1.0 / math.sqrt(n or 1) for n in n_bytes.tolist()], dtype=np.float32)
+    scores *= scale[:, None]
+    np.exp(scores - scores.max(axis=1, keepdims=True), out=scores)
+    scores /= scores.sum(axis=1, keepdims=True)
+    for i, j in model._alias_pairs:
+        scores[:, i] += scores[:, j]
+        scores[:, j] = 0.0
+    return scores
+
+
+def prefetch_model(texts) -> None:
+    """Model probabilities of many texts in one pass: the byte DFA is walked for all texts
+    together, one numpy step per byte position instead of one Python step per byte per text."""
+    model = _model()
+    todo = list(dict.fromkeys(t for t in texts if t not in _PROBS))
+    if len(_PROBS) + len(todo) > _PROBS_MAX:
+        _PROBS.clear()
+    encoded = [model._encode(t) for t in todo]
+    nm = np.frombuffer(model.tk_nextmove, dtype=np.dtype(model.tk_nextmove.typecode))
+    table, rowbase, out, codes, columns = _tables(model)
+    order = sorted(range(len(todo)), key=lambda i: len(encoded[i]))  # little padding per chunk
+    for start in range(0, len(order), 256):
+        chunk = order[start:start + 256]
+        lengths = np.array([len(encoded[i]) for i in chunk], dtype=np.int64)
+        grid = np.zeros((len(chunk), int(lengths.max())), dtype=np.int64)
+        for row, i in enumerate(chunk):
+            grid[row, :lengths[row]] = np.frombuffer(encoded[i], dtype=np.uint8)
+        feats = np.empty_like(grid)
+        state = np.zeros(len(chunk), dtype=np.int64)
+        for j in range(grid.shape[1]):
+            state = nm[rowbase[state] + grid[:, j]]
+            feats[:, j] = out[state]
+        rows = [f[f >= 0] for f in (feats[r, :n] for r, n in enumerate(lengths.tolist()))]
+        for i, probs in zip(chunk, _scores(model, table, rows, lengths)[:, columns].tolist()):
+            _PROBS[todo[i]] = dict(zip(codes, probs))
+
+
 def _model_probs(text: str) -> dict[str, float]:
-    """Our code -> probability (labels of one code summed)."""
-    probs: dict[str, float] = {}
-    for label, p in _model().rank(text):
-        code = _LABEL_CODE.get(label, label)
-        probs[code] = probs.get(code, 0.0) + float(p)
-    return probs
+    """Our code -> probability (what py3langid's rank() gives, one entry per code)."""
+    if text not in _PROBS:
+        prefetch_model([text])
+    return _PROBS[text]
+
+
+def clear_caches() -> None:
+    """Forget every remembered verdict and probability (benchmarks measure from cold)."""
+    _PROBS.clear()
+    for fn in (judge_language, _analyse, _unit):
+        fn.cache_clear()
 
 
 def _best(probs: dict[str, float], exclude: frozenset[str] = frozenset()) -> tuple[str, float]:
@@ -221,15 +305,15 @@ def _best(probs: dict[str, float], exclude: frozenset[str] = frozenset()) -> tup
     return code, sum(probs.get(c, 0.0) for c in accepted_langs(code) if c not in exclude)
 
 
-def _foreign_letters(letters: list[str], script: str, lang: str) -> int:
+def _foreign_letters(letters: str, script: str, lang: str) -> int:
     """How many of `letters` (all of `script`) the alphabet of `lang` lacks; 0 if none is known."""
     alphabet_script, alphabet = _ALPHABETS.get(lang, ("", frozenset()))
     if alphabet_script != script:
         return 0
-    return sum(c.casefold() not in alphabet for c in letters)
+    return sum(n for c, n in Counter(letters).items() if c.casefold() not in alphabet)
 
 
-def _ruled_out(letters: list[str], script: str, lang: str) -> bool:
+def _ruled_out(letters: str, script: str, lang: str) -> bool:
     foreign = _foreign_letters(letters, script, lang)
     return foreign >= FOREIGN_LETTERS_MIN and foreign >= FOREIGN_LETTERS_SHARE * len(letters)
 
@@ -240,7 +324,7 @@ _UNIQUE_SCRIPT = {"JAVANESE": "jv", "THAI": "th", "HANGUL": "ko", "KANA": "ja", 
                   "TELUGU": "te", "BENGALI": "bn"}
 
 
-def _identify_in_script(text: str, script: str, in_script: list[str]) -> LangGuess:
+def _identify_in_script(text: str, script: str, in_script: str) -> LangGuess:
     """The language of text whose main script is `script` (no expectation)."""
     if script in _UNIQUE_SCRIPT:
         return LangGuess(_UNIQUE_SCRIPT[script], 1.0, "script")
@@ -267,17 +351,19 @@ def _identify_in_script(text: str, script: str, in_script: list[str]) -> LangGue
     return LangGuess(code, p, "model")
 
 
+@lru_cache(maxsize=1 << 14)
 def _analyse(text: str, discount_names: bool):
     kept = _without_names(text, capitalised=discount_names)
     letters = _letters(kept)
     if len(letters) < MIN_LETTERS:
-        return kept, letters, None, []
+        return kept, letters, None, ""
     weights = _script_weights(letters)
     script = weights.most_common(1)[0][0]
     if script == "HAN" and weights.get("KANA"):
         script = "KANA"  # kanji with kana: Japanese
-    in_script = [c for c in letters if _script(c) == script or (script == "KANA" and
-                                                               _script(c) == "HAN")]
+    wanted = {script, "HAN"} if script == "KANA" else {script}
+    keep = {c for c in set(letters) if _script(c) in wanted}
+    in_script = "".join([c for c in letters if c in keep])
     return kept, letters, script, in_script
 
 
@@ -289,6 +375,23 @@ def detect_language(text: str) -> LangGuess:
     return _identify_in_script(kept, script, in_script)
 
 
+def judge_languages(pairs: list[tuple[str, str]]) -> list[LangVerdict]:
+    """`judge_language` for many (text, expected) pairs, the model run once over all the texts
+    it may be asked about (same verdicts as one call per pair)."""
+    out = []
+    for start in range(0, len(pairs), _PROBS_MAX // 2):  # bounded memory for any run size
+        chunk = pairs[start:start + _PROBS_MAX // 2]
+        need = []
+        for text, expected in dict.fromkeys(chunk):
+            kept, _, script, _ = _analyse(text, "LATIN" not in expected_scripts(expected))
+            if script is not None and script not in _UNIQUE_SCRIPT:
+                need.append(kept)
+        prefetch_model(need)
+        out += [judge_language(text, expected) for text, expected in chunk]
+    return out
+
+
+@lru_cache(maxsize=1 << 16)  # verdicts are immutable; the same short answer recurs across samples
 def judge_language(text: str, expected: str) -> LangVerdict:
     """Is `text` in `expected`? One verdict: the detected language and whether it is wrong."""
     scripts = expected_scripts(expected)
@@ -296,7 +399,7 @@ def judge_language(text: str, expected: str) -> LangVerdict:
     raw_letters = _letters(text)
     if len(raw_letters) < MIN_LETTERS:
         return LangVerdict(UNDETERMINED, False, "too-short")
-    kept, letters, script, in_script = _analyse(text, discount_names="LATIN" not in scripts)
+    kept, letters, script, in_script = _analyse(text, "LATIN" not in scripts)  # cache key
     if script is None:
         return LangVerdict(UNDETERMINED, False, "names-only")
 

@@ -57,3 +57,16 @@ def test_guard_records_match_verdicts(golden):
     annotate_guards(records)
     for record, (_, _, detected, wrong, _, _) in zip(records, rows):
         assert (record["detected_lang"], record["wrong_language"]) == (detected, wrong)
+
+
+def test_batched_model_equals_py3langid_rank(golden):
+    """The batch scorer gives py3langid's own probabilities, bit for bit."""
+    from mella_eval import langid
+    texts = golden["texts"][::3] + ["", "ВВС", "a" * 3000]
+    langid.clear_caches()
+    langid.prefetch_model(texts)
+    for text in texts:
+        want: dict[str, float] = {}
+        for label, p in langid._model().rank(text):
+            want.setdefault(langid._LABEL_CODE.get(label, label), p)
+        assert langid._model_probs(text) == want, text[:60]
