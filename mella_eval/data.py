@@ -98,7 +98,7 @@ def load_samples(task: Task, langs: list[str], data_dir: Path | None = None,
     no_lang: list[str] = []
     keep_source = task.protocol != "mella"  # the reference protocol reads the row as published
     for fixed_lang, row in _rows_by_language(task, source, wanted):
-        source_row = source_fields(row.values) if keep_source else None
+        source_row = source_fields(row.values, task.fields.get("image")) if keep_source else None
         if task.process_sample is not None:  # first: it may set the language, the id, the images
             values = task.process_sample(dict(row.values))
             if values is None:  # the hook skips this row
@@ -348,9 +348,14 @@ def _load_image(item: Any, base_dir: Path | None, policy: ImagePolicy,
     return ImagePart(bytes(data))
 
 
-def source_fields(values: dict) -> dict:
-    """The row's text and number fields as the dataset has them (images and bytes left out):
-    what the reference protocol's prompt and scoring functions read, kept in the record."""
+# Base64 of JPEG, PNG, GIF, WebP files (M3Exam stores its images so), and data URLs.
+_BASE64_IMAGE_STARTS = ("/9j/", "iVBORw0KGgo", "R0lGOD", "UklGR", "data:image/")
+
+
+def source_fields(values: dict, image_column: str | None = None) -> dict:
+    """The row's text and number fields as the dataset has them (images, image columns and
+    base64-encoded images left out): what the reference protocol's prompt and scoring functions
+    read, kept in the record."""
     def plain(value):
         if value is None or isinstance(value, (str, bool, int, float)):
             return True
@@ -360,12 +365,15 @@ def source_fields(values: dict) -> dict:
             return all(isinstance(k, str) and plain(v) for k, v in value.items())
         return False
     return {key: value for key, value in values.items()
-            if isinstance(key, str) and plain(value) and not _looks_like_image(value)}
+            if isinstance(key, str) and key != image_column and plain(value)
+            and not _looks_like_image(value)}
 
 
 def _looks_like_image(value) -> bool:
-    """A dataset image column decoded as {"bytes": ..., "path": ...} (bytes already excluded)."""
-    return isinstance(value, dict) and set(value) <= {"bytes", "path"} and "path" in value
+    """An image column decoded as {"bytes": ..., "path": ...}, or an image as base64 text."""
+    if isinstance(value, dict):
+        return set(value) <= {"bytes", "path"} and "path" in value
+    return isinstance(value, str) and value.startswith(_BASE64_IMAGE_STARTS)
 
 
 def _cleaned(value: Any) -> Any:

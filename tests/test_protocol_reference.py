@@ -259,3 +259,11 @@ def test_shards_of_a_reference_run_merge_to_the_whole_run(fixture_tasks, tmp_pat
     lines = [sorted((tmp_path / d / "cvqa_predictions.csv").read_text().splitlines())
              for d in ("whole", "merged")]
     assert lines[0] == lines[1] and lines[0]
+
+
+def test_source_rows_leave_images_out(reference_run):
+    _, _, records, _ = reference_run
+    m3exam = [r for r in records if r["task"] == "m3exam"]
+    assert m3exam and all(len(json.dumps(r["source_row"])) < 2000 for r in m3exam)
+    assert all("image_0" not in r["source_row"] for r in m3exam)  # base64 JPEG text
+    assert all("image" not in r["source_row"] for r in records if r["task"] == "cvqa")
