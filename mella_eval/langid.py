@@ -22,8 +22,8 @@ How it decides (README "Output-language check"):
    for the rest, e.g. Latin-script languages, bg vs ru, hi vs mr. It only flags on confident
    evidence: text of 12+ letters, the model's best language outside the accepted set with
    probability >= CONFIDENT, and the accepted set under PLAUSIBLE. For the few task languages
-   the model does not know (Maori, Sundanese) only a confident task language outside the
-   related ones (su: jv, id, ms) flags.
+   the model does not know (Maori, Sundanese, Minangkabau) only a confident task language outside
+   the related ones (su: jv, id, ms; min: id, ms, jv, su) flags.
 
 Accepted as the same language (never flagged against each other): Serbian/Croatian/Bosnian
 (Latin-script Serbian stays Serbian), Malay/Indonesian, Norwegian/Danish, Czech/Slovak,
@@ -69,7 +69,9 @@ _WIDE = frozenset({"HANGUL", "HAN", "KANA"})
 # Languages accepted for each other: one pluricentric language, or too close to call wrong.
 _SAME = [{"sr", "hr", "bs"}, {"ms", "id"}, {"no", "nb", "nn", "da"}, {"cs", "sk"},
          {"fil", "tl"}, {"quz", "qu"}, {"ar", "arz", "ary"}, {"zh", "yue", "wuu"}]
-_RELATED_UNKNOWN = {"su": {"jv", "id", "ms", "ace"}}  # the model lacks su: its neighbours pass
+# The model lacks su and min: their neighbours pass (Minangkabau is Malayic, close to Malay and
+# Indonesian; CVQA's Minangkabau rows come from Indonesia).
+_RELATED_UNKNOWN = {"su": {"jv", "id", "ms", "ace"}, "min": {"id", "ms", "jv", "su", "ace"}}
 # Model labels -> our codes.
 _LABEL_CODE = {"tl": "fil", "qu": "quz", "nb": "no"}
 

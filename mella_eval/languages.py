@@ -72,9 +72,11 @@ OTHERS: list[Language] = [
     Language("ja", "Japanese", "日本語", "Jpan", "ja-mecab", "char"),
     Language("jv", "Javanese", "basa Jawa", "Latn", "13a"),
     Language("mi", "Maori", "te reo Māori", "Latn", "13a"),
+    Language("min", "Minangkabau", "Baso Minangkabau", "Latn", "13a"),  # CVQA (ISO 639-2/3 min)
     Language("mn", "Mongolian", "монгол", "Cyrl", "13a"),
     Language("mr", "Marathi", "मराठी", "Deva", "13a"),
     Language("ms", "Malay", "Bahasa Melayu", "Latn", "13a"),
+    Language("om", "Oromo", "Afaan Oromoo", "Latn", "13a"),  # CVQA (ISO 639-1 om; 639-3 orm)
     Language("nl", "Dutch", "Nederlands", "Latn", "13a", stemmer="dutch"),
     Language("no", "Norwegian", "norsk", "Latn", "13a", stemmer="norwegian"),
     Language("pa", "Punjabi", "ਪੰਜਾਬੀ", "Guru", "13a"),

@@ -20,8 +20,7 @@ CVQA_LANGUAGES = {
     "Korean": "ko", "Malay": "ms", "Marathi": "mr", "Mongolian": "mn", "Norwegian": "no",
     "Portuguese": "pt", "Romanian": "ro", "Russian": "ru", "Sinhala": "si", "Spanish": "es",
     "Sundanese": "su", "Swahili": "sw", "Tamil": "ta", "Telugu": "te", "Urdu": "ur",
-    # CVQA languages mella_eval/languages.py may lack: skipped with a warning until it has them.
-    "Minangkabau": "min", "Oromo": "om",
+    "Minangkabau": "min", "Oromo": "om",  # ISO 639: min; om (the card's "orm" is its 639-3 code)
 }
 # An option's own label: (1) (A) 1. A. 1) A) 1、, in ASCII or full-width forms (（１） Ａ．), or a
 # circled number ①..⑩; not the "2." of "2.5 m".

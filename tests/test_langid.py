@@ -39,7 +39,9 @@ def consistent(v: LangVerdict, expected: str) -> bool:
 def test_every_task_language_has_rules_and_sentences():
     for code in LANGUAGES:
         check_language(code)
-    assert set(SENTENCES) == set(LANGUAGES)
+    # Minangkabau and Oromo (CVQA) are not in the Tatoeba set yet: their real sentences are in
+    # test_cvqa_languages.py.
+    assert set(SENTENCES) | {"min", "om"} == set(LANGUAGES)
     with pytest.raises(MellaError, match="languages.py"):
         judge_language("text", "xx")
 
