@@ -40,14 +40,15 @@ class LineProgress:
         self.total, self.desc, self.stream, self.interval, self.clock = total, desc, stream, interval, clock
         self.n = 0
         self.created = self.last = clock()
-        # The rate is measured from the first finished request: an engine's start-up before it
-        # would make the first ETAs hours long.
+        # The rate counts what finished after the first update, since that update: an engine's
+        # start-up before it would make the first ETAs hours long, and counting the first update
+        # itself would make a first chunk of 1,024 requests look finished in no time.
         self.first: tuple[float, int] | None = None
 
     def update(self, n: int = 1) -> None:
+        self.n += n
         if self.first is None:
             self.first = (self.clock(), self.n)
-        self.n += n
         if self.interval is not None and self.clock() - self.last >= self.interval and self.n < self.total:
             self._line()
 

@@ -107,20 +107,34 @@ def test_line_progress_every_interval_with_counts_rate_and_eta():
     clock, stream = Clock(), io.StringIO()
     bar = LineProgress(100, "generate (vllm)", stream, interval=10, clock=clock)
     clock.t = 30  # an engine starting: no request finished yet
-    bar.update()  # the first request: the rate is counted from here
+    bar.update()  # the first request: the rate is counted from here, without it
     assert stream.getvalue().splitlines() == ["mella-eval: generate (vllm): 1/100 (1%), 0.0 req/s, ETA ?"]
     for _ in range(20):
         clock.t += 1
         bar.update()
-    # Then a line every 10 s: 11 done in the 10 s since the first (1.1/s, 89 left: 81 s), 21 in 20 s.
+    # Then a line every 10 s: 10 more done in the 10 s since the first (1.0/s, 89 left), 20 in 20 s.
     assert stream.getvalue().splitlines()[1:] == [
-        "mella-eval: generate (vllm): 11/100 (11%), 1.1 req/s, ETA 1m21s",
-        "mella-eval: generate (vllm): 21/100 (21%), 1.1 req/s, ETA 1m15s"]
+        "mella-eval: generate (vllm): 11/100 (11%), 1.0 req/s, ETA 1m29s",
+        "mella-eval: generate (vllm): 21/100 (21%), 1.0 req/s, ETA 1m19s"]
     clock.t += 5
     bar.update(79)
     bar.close()
     assert stream.getvalue().splitlines()[-1] == \
         "mella-eval: generate (vllm): 100/100 (100%), 4.0 req/s, done in 55s"
+
+
+def test_a_first_chunk_finishing_at_once_does_not_inflate_the_rate():
+    clock, stream = Clock(), io.StringIO()
+    bar = LineProgress(4096, "generate (vllm)", stream, interval=10, clock=clock)
+    clock.t = 30
+    bar.update(1024)  # a whole chunk reported at one instant
+    clock.t = 40.0001
+    bar.update(1)
+    clock.t = 50.0002
+    bar.update(99)
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "mella-eval: generate (vllm): 1024/4096 (25%), 0.0 req/s, ETA ?"
+    assert lines[-1].startswith("mella-eval: generate (vllm): 1124/4096 (27%), 5.0 req/s")
 
 
 def test_progress_is_a_bar_on_a_terminal_and_lines_elsewhere(monkeypatch):
