@@ -114,9 +114,17 @@ def bootstrap_counts(n: int, n_boot: int, seed: int | list[int]) -> "np.ndarray"
     if n < 1:
         raise ValueError("cannot resample zero items")
     rng = np.random.default_rng(seed)
-    draws = rng.integers(0, n, size=(n_boot, n))
-    flat = (draws + (np.arange(n_boot) * n)[:, None]).ravel()
-    return np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(np.float64)
+    draws = rng.integers(0, n, size=(n_boot, n))  # in one call: the same stream as always
+    # Counted a block of rows at a time into the result: the whole-matrix offsets, bincount and
+    # float copy at once held 4 matrices (32 bytes per sample and replicate), this 2 and a block.
+    counts = np.empty((n_boot, n), dtype=np.float64)
+    rows_per_block = max(1, (1 << 20) // n)
+    for start in range(0, n_boot, rows_per_block):
+        block = draws[start:start + rows_per_block]
+        k = block.shape[0]
+        flat = (block + (np.arange(k) * n)[:, None]).ravel()
+        counts[start:start + k] = np.bincount(flat, minlength=k * n).reshape(k, n)
+    return counts
 
 
 def resampled_means(values, counts) -> "np.ndarray":  # noqa: F821
