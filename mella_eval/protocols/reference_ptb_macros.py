@@ -48,7 +48,8 @@ DIGIT = "[" + DIGIT_CLASS + "]"
 DATE = DIGIT + r"{1,2}[\-/]" + DIGIT + r"{1,2}[\-/]" + DIGIT + "{2,4}"
 NUM = "(?:" + DIGIT + "+|" + DIGIT + "*(?:[.:,\u00AD\u066B\u066C]" + DIGIT + "+)+)"
 NUMBER = r"[\-+]?" + NUM
-SUBSUPNUM = "[\u207A\u207B\u208A\u208B]?(?:[\u2070\u00B9\u00B2\u00B3\u2074-\u2079]+|[\u2080-\u2089]+)"
+SUBSUPNUM = ("[\u207A\u207B\u208A\u208B]?(?:[\u2070\u00B9\u00B2\u00B3\u2074-\u2079]+"
+             "|[\u2080-\u2089]+)")
 FRAC = "(?:" + DIGIT + "{1,4}[- \u00A0])?" + DIGIT + r"{1,4}(?:\\?/|\u2044)" + DIGIT + "{1,4}"
 FRAC2 = "[\u00BC\u00BD\u00BE\u2153-\u215E]"
 DOLSIGN = r"(?:[A-Z]*\$|#)"
