@@ -17,7 +17,11 @@ import shutil
 import unicodedata
 
 from mella_eval.errors import MellaError
-from mella_eval.protocols.reference_ptb import tokenize_captions
+from mella_eval.protocols.reference_ptb import ptb_tokenize, tokenize_captions
+
+__all__ = ["XM100_GENERATION", "XM100_PROMPT", "XM100_METRICS", "ptb_tokenize", "xm100_prompt",
+           "xm100_normalize", "xm100_corpus_scores", "maxm_corpus_scores", "reference_image_id",
+           "java_meteor_available"]
 
 # xm100_<lang>.yaml: identical in all 36 languages but the prompt (note top_p: 0, not 1.0).
 XM100_GENERATION = {"max_new_tokens": 128, "temperature": 0, "top_p": 0, "num_beams": 1,
