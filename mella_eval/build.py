@@ -110,21 +110,19 @@ REFERENCE_IMAGE_TOKEN = "<image>"
 
 def _reference_user_message(text: str, images) -> Message:
     """As the reference's LLaVA-OneVision runner lays a prompt out: each "<image>" in the text is
-    the next image; without one, the images go first. Images beyond the placeholders go first."""
+    the next image; without one, the images go first. Images beyond the placeholders go first,
+    and a placeholder beyond the images stays text."""
     pieces = text.split(REFERENCE_IMAGE_TOKEN)
     placed = min(len(pieces) - 1, len(images))
     parts: list = list(images[placed:])
-    for i, piece in enumerate(pieces):
-        if piece:
-            parts.append(TextPart(piece))
+    pending = pieces[0]
+    for i, piece in enumerate(pieces[1:]):
         if i < placed:
+            parts += [TextPart(pending)] if pending else []
             parts.append(images[i])
-        elif i < len(pieces) - 1:
-            parts.append(TextPart(REFERENCE_IMAGE_TOKEN))  # a placeholder without its image stays text
-    merged: list = []
-    for part in parts:
-        if merged and isinstance(part, TextPart) and isinstance(merged[-1], TextPart):
-            merged[-1] = TextPart(merged[-1].text + part.text)
+            pending = piece
         else:
-            merged.append(part)
-    return Message("user", tuple(merged))
+            pending += REFERENCE_IMAGE_TOKEN + piece
+    if pending:
+        parts.append(TextPart(pending))
+    return Message("user", tuple(parts))

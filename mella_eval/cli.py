@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 
 from mella_eval import __version__
-from mella_eval.config import DEFAULT_MAX_IMAGE_MB
+from mella_eval.config import DEFAULT_MAX_IMAGE_MB, PROTOCOLS
 from mella_eval.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, Interrupted, MellaError
 
 RUN_EPILOG = """examples:
@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                                          "of the task's own source")
     what.add_argument("--predictions", metavar="FILE",
                       help="score a JSONL of {task, lang, id, prediction} instead of generating")
-    what.add_argument("--protocol", default="mella", choices=["mella", "reference"],
+    what.add_argument("--protocol", default="mella", choices=list(PROTOCOLS),
                       help="mella: the corrected protocol (default); reference: PangeaBench tasks "
                            "exactly as the Pangea paper's code prompts and scores them")
     what.add_argument("--limit", type=int, help="at most N samples per task and language")

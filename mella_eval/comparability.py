@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mella_eval.errors import MellaError
-from mella_eval.protocols.variant import mixed_protocols
 
 
 class NotComparable(MellaError):
@@ -113,6 +112,22 @@ def check_comparable(baseline: RunData, candidate: RunData) -> dict[str, list[st
     if reasons:
         raise NotComparable(reasons)
     return metrics
+
+
+def protocol_of(results: dict, task: str) -> str:
+    """The protocol a results.json scored `task` with (runs before --protocol: "mella")."""
+    return ((results.get("tasks") or {}).get(task) or {}).get("protocol", "mella")
+
+
+def mixed_protocols(named_results: list[tuple[str, dict]]) -> list[str]:
+    """One line per task that two of the runs scored with different protocols."""
+    seen: dict[str, dict[str, str]] = {}
+    for name, results in named_results:
+        for task in (results.get("run") or {}).get("tasks") or list(results.get("tasks") or {}):
+            seen.setdefault(task, {}).setdefault(protocol_of(results, task), name)
+    return [f"task {task} is scored with " + " and ".join(f"the {p} protocol in {run}"
+                                                          for p, run in by.items())
+            for task, by in seen.items() if len(by) > 1]
 
 
 JUDGE_KINDS = ("judge", "ratio")

@@ -17,6 +17,8 @@ from mella_eval.shard import parse_shard
 LOCAL_MODEL_BACKENDS = ("auto", "hf", "vllm")  # ray-vllm: the path is read on the workers
 DEFAULT_MAX_IMAGE_MB = 64
 # A run name is one folder name: no separators, not "." or "..", not a hidden or flag-like name.
+# --protocol: "mella", the corrected protocol; "reference", PangeaBench as the paper's code runs it.
+PROTOCOLS = ("mella", "reference")
 RUN_NAME_RE = re.compile(r"[A-Za-z0-9_+][A-Za-z0-9._+-]*")
 
 
@@ -42,8 +44,7 @@ class RunConfig:
     model_args: dict = field(default_factory=dict)
     include_paths: list[Path] = field(default_factory=list)
     max_new_tokens: int | None = None  # overrides every task's generation.max_new_tokens
-    # "mella" (the corrected protocol) or "reference" (PangeaBench as the paper's code runs it)
-    protocol: str = "mella"
+    protocol: str = "mella"  # one of PROTOCOLS
     seed: int = 0  # bootstrap resampling (generation seeds are per task)
     # vllm engine
     tensor_parallel_size: int = 1
@@ -155,8 +156,8 @@ class RunConfig:
             self.backend = default_backend()
         if not self.tasks:
             raise MellaError("--tasks is empty")
-        if self.protocol not in ("mella", "reference"):
-            raise MellaError(f"--protocol: expected mella or reference, got {self.protocol!r}")
+        if self.protocol not in PROTOCOLS:
+            raise MellaError(f"--protocol: expected one of {', '.join(PROTOCOLS)}, got {self.protocol!r}")
         if self.predictions is not None:
             if not self.predictions.is_file():
                 raise MellaError(f"--predictions {self.predictions}: file not found")

@@ -26,7 +26,6 @@ import sys
 from pathlib import Path
 
 from mella_eval.errors import MellaError
-from mella_eval.protocols.variant import mixed_protocols
 from mella_eval.results import atomic_write_text
 
 LANG_ORDER = ("ar", "cs", "hu", "ko", "ru", "sr", "th", "vi")
@@ -69,6 +68,8 @@ def register(subparsers) -> None:
 
 def main(args) -> int:
     fmt = args.format or ("md" if args.output and Path(args.output).suffix.lower() == ".md" else "csv")
+    from mella_eval.comparability import mixed_protocols
+
     runs = load_runs([Path(p) for p in args.result_dirs])
     mixed = mixed_protocols([(str(path), results) for path, results in runs])
     if mixed:

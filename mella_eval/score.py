@@ -50,7 +50,7 @@ def add_sample_metrics(tasks: list[Task], records: list[dict]) -> None:
         try:
             add_answer_metrics(_with_metrics(task, answer_metrics), records)
         except Exception as exc:  # noqa: BLE001  (one family of one task never loses the run)
-            _record_failure(task_records, answer_metrics, exc)
+            record_failure(task_records, answer_metrics, exc)
         for metric in (m for m in task.metrics if m in CAPTION_METRICS):
             add_caption_metric(metric, task_records)
     keyword_tasks = {t.name for t in tasks if "keyword_acc" in t.metrics}
@@ -102,7 +102,7 @@ def add_caption_metric(metric: str, records: list[dict]) -> None:
             score = getattr(import_module(module), function)
             result = score([scored_prediction(r) for r in group], [r["references"] for r in group], lang)
         except Exception as exc:  # noqa: BLE001  (reported on the (task, lang, metric) row)
-            _record_failure(group, (metric,), exc)
+            record_failure(group, (metric,), exc)
             continue
         for r, value in zip(group, result.per_sample):
             r["metrics"][metric] = value
@@ -124,7 +124,7 @@ def rescore_whole_corpus_metrics(tasks, records: list[dict]) -> None:
             add_caption_metric(metric, task_records)
 
 
-def _record_failure(records: list[dict], metrics, exc: Exception) -> None:
+def record_failure(records: list[dict], metrics, exc: Exception) -> None:
     """Drop partial values of `metrics` and keep why they failed on each record."""
     first_line = (str(exc).strip().splitlines() or [""])[0]
     message = f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__

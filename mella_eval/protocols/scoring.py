@@ -25,9 +25,9 @@ def add_reference_metrics(task, records: list[dict]) -> None:
         try:
             scored = reference.score(r["source_row"], r["prediction"], r["lang"])
         except Exception as exc:  # noqa: BLE001  (one bad row never loses the others)
-            first_line = (str(exc).strip().splitlines() or [""])[0]
-            for name in reported.values():
-                r.setdefault("metric_errors", {})[name] = f"{type(exc).__name__}: {first_line}"
+            from mella_eval.score import record_failure
+
+            record_failure([r], reported.values(), exc)
             continue
         for theirs, ours in reported.items():
             if theirs in scored["metrics"]:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 
+from mella_eval.config import PROTOCOLS
 from mella_eval.errors import MellaError
 from mella_eval.tasks import GenerationSettings, Task
 
-PROTOCOLS = ("mella", "reference")
 log = logging.getLogger("mella_eval")
 
 
@@ -75,18 +75,3 @@ def reference_settings(kwargs: dict, base: GenerationSettings) -> GenerationSett
     return dataclasses.replace(base, max_new_tokens=int(kwargs["max_new_tokens"]), temperature=0.0,
                                top_p=top_p, stop=tuple(kwargs.get("until", ())))
 
-
-def protocol_of(results: dict, task: str) -> str:
-    """The protocol a results.json scored `task` with (runs before --protocol: "mella")."""
-    return ((results.get("tasks") or {}).get(task) or {}).get("protocol", "mella")
-
-
-def mixed_protocols(named_results: list[tuple[str, dict]]) -> list[str]:
-    """One line per task that two of the runs scored with different protocols."""
-    seen: dict[str, dict[str, str]] = {}
-    for name, results in named_results:
-        for task in (results.get("run") or {}).get("tasks") or list(results.get("tasks") or {}):
-            seen.setdefault(task, {}).setdefault(protocol_of(results, task), name)
-    return [f"task {task} is scored with " + " and ".join(f"the {p} protocol in {run}"
-                                                          for p, run in by.items())
-            for task, by in seen.items() if len(by) > 1]
