@@ -51,12 +51,16 @@ class CiderResult:
 
 
 def ngram_counts(tokens: list[str], n_max: int = N_MAX) -> Counter[NGram]:
-    """Counts of every n-gram, n = 1..n_max."""
+    """Counts of every n-gram, n = 1..n_max (n = 1 first, each n in order of first appearance)."""
     counts: Counter[NGram] = Counter()
-    for n in range(1, n_max + 1):
-        for i in range(len(tokens) - n + 1):
-            counts[tuple(tokens[i:i + n])] += 1
+    for by_n in _counts_by_n(tokens, n_max):
+        counts.update(by_n)
     return counts
+
+
+def _counts_by_n(tokens: list[str], n_max: int = N_MAX) -> list[Counter[NGram]]:
+    """Per n-1, the counts of the n-grams; zip builds the tuples in C."""
+    return [Counter(zip(*(tokens[k:] for k in range(n)))) for n in range(1, n_max + 1)]
 
 
 @dataclass(frozen=True)
@@ -66,12 +70,13 @@ class _Vector:
     length: int  # tokens
 
 
-def _vector(tokens: list[str], idf) -> _Vector:
-    weights: list[dict[NGram, float]] = [{} for _ in range(N_MAX)]
-    for gram, tf in ngram_counts(tokens).items():
-        weights[len(gram) - 1][gram] = tf * idf(gram)
-    norms = [math.sqrt(sum(w * w for w in by_n.values())) for by_n in weights]
-    return _Vector(weights, norms, len(tokens))
+def _vector(counts: list[Counter[NGram]], length: int, idf: dict[NGram, float],
+            unseen: float) -> _Vector:
+    """`idf` holds the n-grams of the references; any other n-gram gets `unseen` (log N)."""
+    weights = [{gram: tf * idf.get(gram, unseen) for gram, tf in by_n.items()} for by_n in counts]
+    # The same additions in the same order as coco-caption's loop: bit-identical norms.
+    norms = [math.sqrt(sum([w * w for w in by_n.values()])) for by_n in weights]
+    return _Vector(weights, norms, length)
 
 
 def _similarity(hyp: _Vector, ref: _Vector) -> float:
@@ -81,7 +86,8 @@ def _similarity(hyp: _Vector, ref: _Vector) -> float:
     for h, r, hn, rn in zip(hyp.weights, ref.weights, hyp.norms, ref.norms):
         if hn == 0 or rn == 0:
             continue
-        dot = sum(min(w, r[g]) * r[g] for g, w in h.items() if g in r)
+        # In the hypothesis's order (float addition is not associative).
+        dot = sum([min(w, r[g]) * r[g] for g, w in h.items() if g in r])
         total += dot / (hn * rn)
     return total * penalty
 
@@ -93,19 +99,21 @@ def cider_d(hypotheses: list[str], references: list[list[str]], lang: str) -> Ci
     exactly these samples, so score a whole (task, language) corpus at once, not in batches.
     """
     hyp_tokens, ref_tokens = caption_tokens("cider_d", hypotheses, references, lang)
+    # Each reference's n-grams are counted once, for the document frequencies and its vector.
+    ref_counts = [[_counts_by_n(toks) for toks in refs] for refs in ref_tokens]
 
     doc_freq: Counter[NGram] = Counter()
-    for refs in ref_tokens:
-        doc_freq.update({g for toks in refs for g in ngram_counts(toks)})
+    for refs in ref_counts:
+        doc_freq.update({g for by_ref in refs for by_n in by_ref for g in by_n})
     log_n = math.log(len(hypotheses))
-
-    def idf(gram: NGram) -> float:
-        return log_n - math.log(max(1, doc_freq[gram]))
+    idf = {gram: log_n - math.log(max(1, df)) for gram, df in doc_freq.items()}
+    unseen = log_n - math.log(1)  # an n-gram in no reference (df 0 counts as 1)
 
     per_sample: list[float] = []
-    for hyp, refs in zip(hyp_tokens, ref_tokens):
-        vec = _vector(hyp, idf)
-        total = sum(_similarity(vec, _vector(ref, idf)) for ref in refs)
+    for hyp, refs, counts in zip(hyp_tokens, ref_tokens, ref_counts):
+        vec = _vector(_counts_by_n(hyp), len(hyp), idf, unseen)
+        total = sum(_similarity(vec, _vector(c, len(ref), idf, unseen))
+                    for ref, c in zip(refs, counts))
         per_sample.append(total / N_MAX / len(refs) * 10.0)
     return CiderResult(score=sum(per_sample) / len(per_sample), per_sample=per_sample)
 

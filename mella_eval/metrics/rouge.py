@@ -46,15 +46,26 @@ def lcs_length(a: list[str], b: list[str]) -> int:
     ROUGE-L's largest cost on character-tokenised Thai). Same integer as the dynamic program."""
     if not a or not b:
         return 0
+    return _lcs_with(_masks(b), len(b), a)
+
+
+def _masks(b: list[str]) -> dict[str, int]:
+    """Per token of `b`, the bits of the positions where it occurs."""
     masks: dict[str, int] = {}
     for j, token in enumerate(b):
         masks[token] = masks.get(token, 0) | (1 << j)
-    full = (1 << len(b)) - 1
+    return masks
+
+
+def _lcs_with(masks: dict[str, int], length: int, a: list[str]) -> int:
+    """`lcs_length(a, b)` from `_masks(b)`: a row of a token missing from b leaves v as it is,
+    so only the tokens of `a` found in b are stepped through."""
+    full = (1 << length) - 1
     v = full
-    for token in a:
-        u = v & masks.get(token, 0)
+    for token in [t for t in a if t in masks]:
+        u = v & masks[token]
         v = ((v + u) | (v - u)) & full
-    return len(b) - v.bit_count()
+    return length - v.bit_count()
 
 
 def _lcs_length_dp(a: list[str], b: list[str]) -> int:
@@ -77,8 +88,9 @@ def rouge_l_tokens(hypothesis: list[str], references: list[list[str]], beta: flo
     if not hypothesis:
         return 0.0
     precisions, recalls = [], []
+    masks = _masks(hypothesis)  # once for all references (the LCS is symmetric)
     for reference in references:
-        common = lcs_length(hypothesis, reference) if reference else 0
+        common = _lcs_with(masks, len(hypothesis), reference) if reference else 0
         precisions.append(common / len(hypothesis))
         recalls.append(common / len(reference) if reference else 0.0)
     p, r = max(precisions), max(recalls)

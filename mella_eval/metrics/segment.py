@@ -81,49 +81,51 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFC", text.casefold())
 
 
-def _is_digit(ch: str) -> bool:
-    return unicodedata.category(ch) == "Nd"
+class _CharClasses(dict):
+    """Code point -> one letter naming how step 2 treats the character, filled on first use
+    (a `str.translate` table, so a whole text is classified in C, not character by character):
+    S separates, C is a no-space character (a token with the marks that follow), M a combining
+    mark, J a joiner, X an invisible character that is dropped, D a decimal digit, L another
+    letter or number, P punctuation, O anything else (a symbol: a token of its own)."""
+
+    def __missing__(self, cp: int) -> str:
+        ch = chr(cp)
+        cat = unicodedata.category(ch)
+        if ch.isspace() or ch == _ZWSP:
+            cls = "S"
+        elif is_no_space_char(ch) and cat[0] != "M" and cat != "Nd":
+            cls = "C"
+        elif cat[0] == "M":
+            cls = "M"
+        elif ch in _JOINERS:
+            cls = "J"  # kept inside a word; dropped where no word has started
+        elif cat in ("Cf", "Cc"):
+            cls = "X"
+        elif cat[0] in "LN":
+            cls = "D" if cat == "Nd" else "L"
+        else:
+            cls = "P" if cat[0] == "P" else "O"
+        self[cp] = cls
+        return cls
+
+
+_CLASSES = _CharClasses()
+# The tokens of step 2, matched on the text's class string. X is skipped wherever it stands; a
+# punctuation mark stays in a word when the word's last kept character and the very next
+# character are digits (3.5, 1,000, 10:30).
+_DIGIT_RUN = r"D(?:X*P(?=D))?"
+_TOKEN = re.compile(rf"C[MJX]*|(?:[ML]|{_DIGIT_RUN})(?:[MJLX]|{_DIGIT_RUN})*|[PO]")
 
 
 def _split(text: str) -> list[str]:
     """Step 2 on normalised text."""
-    tokens: list[str] = []
-    word: list[str] = []  # the current run of letters/digits/marks (or one no-space character)
-    no_space_cluster = False  # `word` holds a no-space character (plus its combining marks)
-
-    def flush() -> None:
-        nonlocal no_space_cluster
-        if word:
-            tokens.append("".join(word))
-            word.clear()
-        no_space_cluster = False
-
-    n = len(text)
-    for i, ch in enumerate(text):
-        cat = unicodedata.category(ch)
-        if ch.isspace() or ch == _ZWSP:
-            flush()
-        elif is_no_space_char(ch) and cat[0] != "M" and cat != "Nd":
-            flush()
-            word.append(ch)
-            no_space_cluster = True
-        elif cat[0] == "M" or (ch in _JOINERS and word):
-            # A combining mark (or joiner) stays with what it follows: the word or the cluster.
-            word.append(ch)
-        elif cat == "Cf" or cat == "Cc":
-            continue  # invisible format and control characters are dropped
-        elif cat[0] in "LN":
-            if no_space_cluster:
-                flush()
-            word.append(ch)
-        elif (cat[0] == "P" and word and not no_space_cluster and _is_digit(word[-1])
-              and i + 1 < n and _is_digit(text[i + 1])):
-            word.append(ch)  # 3.5, 1,000, 10:30 stay one number
-        else:  # punctuation or symbol: a token of its own
-            flush()
-            tokens.append(ch)
-    flush()
-    return tokens
+    classes = text.translate(_CLASSES)
+    tokens = [text[m.start():m.end()] for m in _TOKEN.finditer(classes)]
+    if "X" not in classes:
+        return tokens
+    # Rare: invisible characters inside a token are dropped from it.
+    drop = {ord(ch): None for ch, cls in zip(text, classes) if cls == "X"}
+    return [t.translate(drop) for t in tokens]
 
 
 @lru_cache(maxsize=1)
@@ -184,7 +186,9 @@ def _morphemes(word: str) -> tuple[str, ...]:
     return tuple(_mecab().parse(word).split())
 
 
+@lru_cache(maxsize=65536)
 def _is_punctuation(token: str) -> bool:
+    """Cached: asked of every token, and most tokens recur."""
     return all(unicodedata.category(ch)[0] == "P" for ch in token)
 
 
