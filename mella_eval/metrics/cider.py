@@ -28,6 +28,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from itertools import repeat
+from operator import mul
 
 from mella_eval.metrics.segment import signature as tokenizer_signature
 from mella_eval.metrics.segment import caption_tokens
@@ -73,9 +75,11 @@ class _Vector:
 def _vector(counts: list[Counter[NGram]], length: int, idf: dict[NGram, float],
             unseen: float) -> _Vector:
     """`idf` holds the n-grams of the references; any other n-gram gets `unseen` (log N)."""
-    weights = [{gram: tf * idf.get(gram, unseen) for gram, tf in by_n.items()} for by_n in counts]
-    # The same additions in the same order as coco-caption's loop: bit-identical norms.
-    norms = [math.sqrt(sum([w * w for w in by_n.values()])) for by_n in weights]
+    # tf * idf and the squares are mapped in C; the norms add the squares in the same order
+    # as coco-caption's loop, so they are bit-identical to it.
+    weights = [dict(zip(by_n, map(mul, by_n.values(), map(idf.get, by_n, repeat(unseen)))))
+               for by_n in counts]
+    norms = [math.sqrt(sum(map(mul, by_n.values(), by_n.values()))) for by_n in weights]
     return _Vector(weights, norms, length)
 
 
@@ -87,7 +91,7 @@ def _similarity(hyp: _Vector, ref: _Vector) -> float:
         if hn == 0 or rn == 0:
             continue
         # In the hypothesis's order (float addition is not associative).
-        dot = sum([min(w, r[g]) * r[g] for g, w in h.items() if g in r])
+        dot = sum([min(w, rw) * rw for g, w in h.items() if (rw := r.get(g)) is not None])
         total += dot / (hn * rn)
     return total * penalty
 

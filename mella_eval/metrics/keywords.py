@@ -215,18 +215,30 @@ def _rule(lang: str) -> _Rule:
                          "mella_eval/metrics/keywords.py") from None
 
 
+class _LetterTable(dict):
+    """`str.translate` table, filled on first use: "w" for a letter, mark or digit, else " "."""
+
+    def __missing__(self, cp: int) -> str:
+        self[cp] = cls = "w" if unicodedata.category(chr(cp))[0] in "LMN" else " "
+        return cls
+
+
+class _NoSpaceTable(dict):
+    """`str.translate` table, filled on first use: whitespace and format characters deleted."""
+
+    def __missing__(self, cp: int) -> int | None:
+        ch = chr(cp)
+        self[cp] = out = None if ch.isspace() or unicodedata.category(ch) == "Cf" else cp
+        return out
+
+
+_LETTERS, _NO_SPACE = _LetterTable(), _NoSpaceTable()
+_RUN = re.compile("w+")
+
+
 def _words(text: str) -> list[str]:
     """Runs of letters, marks and digits; everything else (spaces, punctuation) separates."""
-    words, cur = [], []
-    for ch in text:
-        if unicodedata.category(ch)[0] in "LMN":
-            cur.append(ch)
-        elif cur:
-            words.append("".join(cur))
-            cur = []
-    if cur:
-        words.append("".join(cur))
-    return words
+    return [text[m.start():m.end()] for m in _RUN.finditer(text.translate(_LETTERS))]
 
 
 def _clean(text: str) -> str:
@@ -240,15 +252,23 @@ class _Word:
     pfx: str  # what the prefix rule compares
 
 
-def _analyse(text: str, rule: _Rule) -> list[_Word]:
+@lru_cache(maxsize=None)
+def _word_analyser(rule: _Rule) -> Callable[[str], _Word]:
+    """The rule's analysis of one word, cached: the same words recur across predictions."""
     stem = _stemmer(rule.stemmer) if rule.stemmer else None
-    out = []
-    for w in _words(_clean(text)):
+
+    @lru_cache(maxsize=65536)
+    def analyse(w: str) -> _Word:
         form = rule.normalise(w)
         stems = stem(form) if stem else (form,)
-        out.append(_Word(form, stems,
-                         rule.prefix_fold(stems[0] if rule.prefix_of == "stem" else form)))
-    return out
+        return _Word(form, stems, rule.prefix_fold(stems[0] if rule.prefix_of == "stem" else form))
+
+    return analyse
+
+
+def _analyse(text: str, rule: _Rule) -> list[_Word]:
+    analyse = _word_analyser(rule)
+    return [analyse(w) for w in _words(_clean(text))]
 
 
 def _word_match(kw: _Word, pred: _Word, rule: _Rule) -> bool:
@@ -280,18 +300,18 @@ def _tokens_match(variant: str, pred: list[_Word], rule: _Rule) -> bool:
 
 def _nospace(text: str) -> str:
     """Whitespace and invisible format characters (Thai text uses U+200B between words) removed."""
-    return "".join(ch for ch in _clean(text) if not ch.isspace()
-                   and unicodedata.category(ch) != "Cf")
+    return _clean(text).translate(_NO_SPACE)
 
 
-def _korean_match(variant: str, prediction: str) -> bool:
+def _korean_match(variant: str, pred_flat: str, pred_words: Callable[[], list[str]]) -> bool:
+    """`pred_flat`: the prediction without spaces; `pred_words()`: its words (made on demand)."""
     kw = _nospace(variant)
     if not kw:
         return False
     if len(kw) >= 2:
-        return kw in _nospace(prediction)
+        return kw in pred_flat
     return any(w == kw or (w.startswith(kw) and w[len(kw):] in _KO_PARTICLES)
-               for w in _words(_clean(prediction)))
+               for w in pred_words())
 
 
 def _normalise_keywords(keywords: Sequence[Sequence[str] | str]) -> list[list[str]]:
@@ -314,12 +334,13 @@ def keyword_accuracy(prediction: str, keywords: Sequence[Sequence[str] | str],
     groups = _normalise_keywords(keywords)
     pred_words = _analyse(prediction, rule) if rule.mode == "tokens" else []
     pred_flat = _nospace(prediction)
+    korean_words = lru_cache(maxsize=1)(lambda: _words(_clean(prediction)))
 
     def found(variant: str) -> bool:
         if rule.mode == "tokens":
             return _tokens_match(variant, pred_words, rule)
         if rule.mode == "korean":
-            return _korean_match(variant, prediction)
+            return _korean_match(variant, pred_flat, korean_words)
         return _nospace(variant) in pred_flat  # substring (Thai)
 
     matched, missed, hits = [], [], []
