@@ -97,7 +97,7 @@ def load_samples(task: Task, langs: list[str], data_dir: Path | None = None,
     seen: set[tuple[str, str]] = set()
     no_lang: list[str] = []
     keep_source = task.protocol != "mella"  # the reference protocol reads the row as published
-    for fixed_lang, row in _rows_by_language(task, source, wanted):
+    for position, (fixed_lang, row) in enumerate(_rows_by_language(task, source, wanted)):
         source_row = source_fields(row.values, task.fields.get("image")) if keep_source else None
         if task.process_sample is not None:  # first: it may set the language, the id, the images
             values = task.process_sample(dict(row.values))
@@ -114,6 +114,9 @@ def load_samples(task: Task, langs: list[str], data_dir: Path | None = None,
         sample = _to_sample(task, lang, row, policy)
         if source_row is not None:
             sample.extra["source_row"] = source_row
+            # Dataset order: samples are sorted by id, but MaXM's reference keeps the last answer
+            # per image in the order it reads the rows.
+            sample.extra["source_index"] = position
         if (lang, sample.id) in seen:
             raise DataError(f"{row.where}: duplicate id {sample.id!r} for language {lang} "
                             f"(task {task.name}); ids must be unique per language")

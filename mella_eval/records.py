@@ -40,6 +40,7 @@ def make_records(task: Task, samples: list[Sample], requests: dict[tuple, Genera
             record["system_prompt"] = system
         if "source_row" in sample.extra:  # --protocol reference scores the row as published
             record["source_row"] = sample.extra["source_row"]
+            record["source_index"] = sample.extra["source_index"]
         if "alt_text" in task.fields:
             record["alt_text"] = sample.alt_text
         if "keywords" in task.fields:

@@ -218,18 +218,28 @@ class _ReferenceCorpus:
     def __init__(self, task: str, lang: str, records: list[dict]):
         self.task, self.lang, self.records = task, lang, records
         self.values: dict | None = None
+        self.failure: Exception | None = None
 
     def row(self, metric: str) -> dict:
         ok = sum(1 for r in self.records if r["status"] == "ok" and r["prediction"] is not None)
         row = {"task": self.task, "lang": self.lang, "metric": metric, "value": None, "n": ok,
                "failed": len(self.records) - ok}
-        if self.values is None:
+        if self.values is None and self.failure is None:
             from mella_eval.protocols.scoring import corpus_scores
 
-            self.values = corpus_scores(self.task, self.lang, self.records)
-        row["value"] = self.values.get(metric)
-        if row["value"] is None:
+            try:
+                self.values = corpus_scores(self.task, self.lang, self.records)
+            except Exception as exc:  # noqa: BLE001  (raised again for each of its metrics)
+                self.failure = exc
+        if self.failure is not None:
+            raise self.failure
+        value = self.values.get(metric)
+        if isinstance(value, str):  # the reason the reference's scorer did not run here
+            row["error"] = f"{metric} not computed: {value}"
+        elif value is None:
             row["error"] = f"no sample could be scored ({row['failed']} failed)"
+        else:
+            row["value"] = value
         return row
 
 

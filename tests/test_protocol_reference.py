@@ -18,12 +18,13 @@ from mella_eval.build import build_requests, render_messages  # noqa: E402
 from mella_eval.data import load_samples  # noqa: E402
 from mella_eval.errors import MellaError, TaskError  # noqa: E402
 from mella_eval.messages import ImagePart, TextPart  # noqa: E402
+from mella_eval.metrics.registry import METRICS  # noqa: E402
 from mella_eval.protocols import REFERENCE_TASKS, reference_task  # noqa: E402
 from mella_eval.protocols.variant import apply_protocol, reference_variant  # noqa: E402
 from mella_eval.tasks import TaskRegistry, load_task  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-SCORED = ["cvqa", "cvqa_en", "m3exam", "xmmmu", "xgqa", "marvl", "maxm"]
+SCORED = ["cvqa", "cvqa_en", "m3exam", "xmmmu", "xgqa", "marvl", "maxm", "xm100"]
 # Right, wrong, unparseable and verbose answers: some score, some are guessed (1/k).
 PREDICTIONS = ["B", "The answer is (A).", "Answer: C", "no idea", "yes", "true", "(b)", "2", ""]
 
@@ -68,7 +69,7 @@ def test_every_reference_task_runs_and_results_say_which_protocol(reference_run)
     for name in SCORED:
         entry = results["tasks"][name]
         assert entry["protocol"] == "reference" and "ecc4403" in entry["protocol_source"]
-        assert entry["metrics"] == [ours for _, ours in REFERENCE_TASKS[name].reported]
+        assert entry["metrics"] == list(REFERENCE_TASKS[name].metric_names)
     assert results["tasks"]["xm3600"]["protocol"] == "mella"
     assert "xm3600 has no reference protocol" in stderr
     assert {s["metric"] for s in results["scores"] if s["task"] == "xm3600"} >= {"bleu", "cider"}
@@ -87,7 +88,8 @@ def test_scores_are_the_reference_functions_on_the_published_rows(reference_run)
             if theirs in scored["metrics"]:
                 values = expected.setdefault((r["task"], r["lang"], ours), [])
                 values.append((scored["metrics"][theirs], scored["guessed"]))
-    rows = {(s["task"], s["lang"], s["metric"]): s for s in results["scores"] if s["task"] in SCORED}
+    rows = {(s["task"], s["lang"], s["metric"]): s for s in results["scores"]
+            if s["task"] in SCORED and METRICS[s["metric"]].kind == "sample"}
     assert set(rows) == set(expected)
     guessed_total = 0
     for key, values in expected.items():
@@ -97,6 +99,44 @@ def test_scores_are_the_reference_functions_on_the_published_rows(reference_run)
         assert row["ci_low"] <= row["value"] <= row["ci_high"]
         guessed_total += row["guessed"]
     assert guessed_total > 0  # the 1/k rule was exercised
+
+
+def published_rows(task: str, lang: str) -> list[dict]:
+    split = {"he": "iw"}.get(lang, lang) if task == "maxm" else lang
+    path = FIXTURES / task / "splits" / f"{split}.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_caption_corpus_scores_are_pycocoevalcaps_on_the_published_rows(reference_run):
+    """XM100 (BLEU 1-4, ROUGE-L, CIDEr, METEOR with Java) and MaXM (ROUGE-L, CIDEr): one value
+    per (task, lang), from the published rows in dataset order and the predictions."""
+    from mella_eval.protocols.reference_caption import (java_meteor_available, maxm_corpus_scores,
+                                                        xm100_corpus_scores)
+
+    _, results, records, _ = reference_run
+    rows = {(s["task"], s["lang"], s["metric"]): s for s in results["scores"]}
+    checked = 0
+    for task, lang in sorted({(r["task"], r["lang"]) for r in records if r["task"] in ("xm100", "maxm")}):
+        preds = {r["id"]: r["prediction"] for r in records if r["task"] == task and r["lang"] == lang}
+        published = published_rows(task, lang)
+        if task == "xm100":
+            items = [(row["image_id"], preds[row["image_id"]], [row["caption"]]) for row in published]
+            expected = xm100_corpus_scores(items, lang)
+            names = {"Bleu_1": "ref_bleu_1", "Bleu_4": "ref_bleu_4", "ROUGE_L": "ref_rouge_l",
+                     "CIDEr": "ref_cider", "METEOR": "ref_meteor"}
+        else:
+            items = [(row["image_id"], preds[row["question_id"]], row["answers"]) for row in published]
+            expected = maxm_corpus_scores(items, lang)
+            names = {"rouge_l": "ref_maxm_rouge_l", "cider": "ref_maxm_cider"}
+        for theirs, ours in names.items():
+            row = rows[(task, lang, ours)]
+            if theirs not in expected:  # METEOR without Java: the row says why, the others score
+                assert not java_meteor_available() and "java" in row["error"]
+                continue
+            assert row["value"] == pytest.approx(expected[theirs], abs=1e-9), (task, lang, ours)
+            assert row["n"] == len(preds) and row["ci_low"] is None  # no interval
+            checked += 1
+    assert checked >= 10
 
 
 def test_source_rows_are_the_rows_as_published(reference_run, fixture_tasks):

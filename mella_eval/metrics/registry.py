@@ -79,5 +79,23 @@ METRICS: dict[str, MetricSpec] = {
                    max_value=100.0),
         MetricSpec("ref_maxm_relaxed_accuracy", "sample", (),
                    "reference protocol: MaXM relaxed accuracy, 0-100", max_value=100.0),
+        # One value per (task, lang) corpus, pycocoevalcap after its PTB tokenisation.
+        *(MetricSpec(f"ref_bleu_{n}", "reference_corpus", (),
+                     f"reference protocol: XM100 BLEU-{n} (pycocoevalcap), 0-1", max_value=1.0)
+          for n in range(1, 5)),
+        MetricSpec("ref_meteor", "reference_corpus", (),
+                   "reference protocol: XM100 METEOR 1.5 (pycocoevalcap, needs Java), 0-1",
+                   max_value=1.0),
+        MetricSpec("ref_rouge_l", "reference_corpus", (),
+                   "reference protocol: XM100 ROUGE-L (pycocoevalcap), 0-1", max_value=1.0),
+        MetricSpec("ref_cider", "reference_corpus", (),
+                   "reference protocol: XM100 CIDEr (pycocoevalcap, idf over the corpus), ~0-10",
+                   max_value=10.0),
+        MetricSpec("ref_maxm_rouge_l", "reference_corpus", (),
+                   "reference protocol: MaXM ROUGE-L (pycocoevalcap, last answer per image), 0-100",
+                   max_value=100.0),
+        MetricSpec("ref_maxm_cider", "reference_corpus", (),
+                   "reference protocol: MaXM CIDEr x100 (pycocoevalcap, last answer per image)",
+                   max_value=1000.0),
     ]
 }

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from mella_eval.errors import MellaError
+from mella_eval.protocols import reference_caption as caption
 from mella_eval.protocols import reference_choice as choice
 from mella_eval.protocols import reference_mmmu as mmmu
 from mella_eval.protocols import reference_short as short
@@ -64,6 +65,37 @@ ACCURACY = (("accuracy", "ref_accuracy"),)
 MAXM_SPLITS = {"he": "iw"}
 MAXM_CODES = {split: code for code, split in MAXM_SPLITS.items()}
 
+
+def _in_dataset_order(records: list[dict]) -> list[dict]:
+    return sorted(records, key=lambda r: r.get("source_index", 0))
+
+
+def _xm100_corpus(records: list[dict], lang: str) -> dict:
+    """xm100_process_result's (image id, prediction, [caption]) per row, scored as one corpus."""
+    items = [(r["source_row"]["image_id"], r["prediction"], [r["source_row"]["caption"]])
+             for r in _in_dataset_order(records)]
+    scores = caption.xm100_corpus_scores(items, lang)
+    if "METEOR" not in scores:
+        scores["METEOR"] = ("the reference's METEOR runs pycocoevalcap's meteor-1.5.jar, and no "
+                            "`java` is on PATH")
+    return scores
+
+
+def _maxm_corpus(records: list[dict], lang: str) -> dict:
+    """maxm_process_results' (image id, prediction, answers), in the order the rows are read:
+    the reference scores the last prediction per image."""
+    items = [(r["source_row"]["image_id"], r["prediction"], r["source_row"]["answers"])
+             for r in _in_dataset_order(records)]
+    return caption.maxm_corpus_scores(items, MAXM_SPLITS.get(lang, lang))
+
+
+def _no_sample_metrics(sample: dict, prediction: str, lang: str) -> dict:
+    return {"metrics": {}, "guessed": False}
+
+
+# xm100_aggregation_result's names -> ours (pycocoevalcap's 0-1 scale; CIDEr about 0-10).
+XM100_REPORTED = tuple((name, "ref_" + name.lower()) for name in caption.XM100_METRICS)
+
 REFERENCE_TASKS = {
     "cvqa": ReferenceTask(
         "cvqa", lambda s, lang: choice.cvqa_prompt(s), _fixed(choice.CVQA_GENERATION),
@@ -98,7 +130,13 @@ REFERENCE_TASKS = {
         _fixed(short.MAXM_GENERATION), lambda s, p, lang: short.maxm_score(s, p), short.mean_of,
         tuple(sorted({MAXM_CODES.get(split, split) for split in short.MAXM_LANGUAGE_NAMES})),
         reported=(("exact_match", "ref_maxm_exact_match"),
-                  ("relaxed_accuracy", "ref_maxm_relaxed_accuracy"))),
+                  ("relaxed_accuracy", "ref_maxm_relaxed_accuracy")),
+        corpus=_maxm_corpus, corpus_reported=(("rouge_l", "ref_maxm_rouge_l"),
+                                              ("cider", "ref_maxm_cider"))),
+    "xm100": ReferenceTask(
+        "xm100", caption.xm100_prompt, _fixed(caption.XM100_GENERATION), _no_sample_metrics,
+        lambda scored: {"n": len(scored)}, tuple(sorted(caption.XM100_LANGUAGE_NAMES)),
+        corpus=_xm100_corpus, corpus_reported=XM100_REPORTED),
 }
 
 

@@ -48,8 +48,9 @@ def _plain(details: dict) -> dict:
     return json.loads(json.dumps(details, ensure_ascii=False, default=str))
 
 
-def corpus_scores(task_name: str, lang: str, records: list[dict]) -> dict[str, float]:
-    """The reference's corpus metrics of one (task, lang), under the names results.json shows."""
+def corpus_scores(task_name: str, lang: str, records: list[dict]) -> dict[str, float | str]:
+    """The reference's corpus metrics of one (task, lang), under the names results.json shows.
+    A metric its scorer could not compute here has the reason (a string) instead of a value."""
     from mella_eval.protocols import REFERENCE_TASKS
 
     reference = REFERENCE_TASKS[task_name]
@@ -57,4 +58,5 @@ def corpus_scores(task_name: str, lang: str, records: list[dict]) -> dict[str, f
     if not ok or reference.corpus is None:
         return {}
     values = reference.corpus(ok, lang)
-    return {ours: float(values[theirs]) for theirs, ours in reference.corpus_reported if theirs in values}
+    return {ours: values[theirs] if isinstance(values[theirs], str) else float(values[theirs])
+            for theirs, ours in reference.corpus_reported if theirs in values}
