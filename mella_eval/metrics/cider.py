@@ -28,8 +28,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
-from itertools import repeat
-from operator import mul
+from itertools import chain, repeat
+from operator import add, mul
 
 from mella_eval.metrics.segment import signature as tokenizer_signature
 from mella_eval.metrics.segment import caption_tokens
@@ -65,14 +65,35 @@ def _counts_by_n(tokens: list[str], n_max: int = N_MAX) -> list[Counter[NGram]]:
     return [Counter(zip(*(tokens[k:] for k in range(n)))) for n in range(1, n_max + 1)]
 
 
+class _GramCodes:
+    """The n-grams of one corpus as integers: token ids 1..M, an n-gram the base-(M+1) number
+    of its ids. No digit is 0, so the code of an n-gram has n digits: one code per n-gram, also
+    across n (the document frequencies mix all n). Integer keys hash and compare faster than
+    tuples, and the counts come out in the same order, so every sum adds in the same order."""
+
+    def __init__(self, texts):
+        tokens = dict.fromkeys(chain.from_iterable(texts))
+        self.ids = {t: i for i, t in enumerate(tokens, start=1)}
+        self.base = len(self.ids) + 1
+
+    def counts(self, tokens: list[str]) -> list[Counter[int]]:
+        """Per n-1, the counts of the n-grams' codes, as `_counts_by_n` counts the tuples."""
+        grams = ids = list(map(self.ids.__getitem__, tokens))
+        out = [Counter(ids)]
+        for n in range(2, N_MAX + 1):  # code of (a..z) = code of (a..y) * (M+1) + id of z
+            grams = list(map(add, map(mul, grams, repeat(self.base)), ids[n - 1:]))
+            out.append(Counter(grams))
+        return out
+
+
 @dataclass(frozen=True)
 class _Vector:
-    weights: list[dict[NGram, float]]  # per n-1: n-gram -> tf * idf
+    weights: list[dict[int, float]]  # per n-1: n-gram code -> tf * idf
     norms: list[float]  # per n-1: Euclidean norm of weights[n-1]
     length: int  # tokens
 
 
-def _vector(counts: list[Counter[NGram]], length: int, idf: dict[NGram, float],
+def _vector(counts: list[Counter[int]], length: int, idf: dict[int, float],
             unseen: float) -> _Vector:
     """`idf` holds the n-grams of the references; any other n-gram gets `unseen` (log N)."""
     # tf * idf and the squares are mapped in C; the norms add the squares in the same order
@@ -103,10 +124,11 @@ def cider_d(hypotheses: list[str], references: list[list[str]], lang: str) -> Ci
     exactly these samples, so score a whole (task, language) corpus at once, not in batches.
     """
     hyp_tokens, ref_tokens = caption_tokens("cider_d", hypotheses, references, lang)
+    codes = _GramCodes(chain(hyp_tokens, chain.from_iterable(ref_tokens)))
     # Each reference's n-grams are counted once, for the document frequencies and its vector.
-    ref_counts = [[_counts_by_n(toks) for toks in refs] for refs in ref_tokens]
+    ref_counts = [[codes.counts(toks) for toks in refs] for refs in ref_tokens]
 
-    doc_freq: Counter[NGram] = Counter()
+    doc_freq: Counter[int] = Counter()
     for refs in ref_counts:
         doc_freq.update({g for by_ref in refs for by_n in by_ref for g in by_n})
     log_n = math.log(len(hypotheses))
@@ -115,7 +137,7 @@ def cider_d(hypotheses: list[str], references: list[list[str]], lang: str) -> Ci
 
     per_sample: list[float] = []
     for hyp, refs, counts in zip(hyp_tokens, ref_tokens, ref_counts):
-        vec = _vector(_counts_by_n(hyp), len(hyp), idf, unseen)
+        vec = _vector(codes.counts(hyp), len(hyp), idf, unseen)
         total = sum(_similarity(vec, _vector(c, len(ref), idf, unseen))
                     for ref, c in zip(refs, counts))
         per_sample.append(total / N_MAX / len(refs) * 10.0)

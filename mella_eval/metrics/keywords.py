@@ -138,7 +138,8 @@ _CS_STEM_END = {"ř": "r", "z": "h"}
 
 
 @lru_cache(maxsize=None)
-def _snowball(name: str) -> Callable[[str], str]:
+def snowball_stem_word(name: str) -> Callable[[str], str]:
+    """Snowball's `name` stemmer, cached; meteor.py shares it (many words are stemmed for both)."""
     try:
         import snowballstemmer
     except ImportError:
@@ -151,7 +152,7 @@ def _snowball(name: str) -> Callable[[str], str]:
 
 
 def _cs_stem(word: str) -> tuple[str, ...]:
-    stem = _snowball("czech")(word)
+    stem = snowball_stem_word("czech")(word)
     return (stem[:-1] + _CS_STEM_END[stem[-1]] if stem[-1:] in _CS_STEM_END else stem,)
 
 
@@ -167,7 +168,7 @@ def _stemmer(name: str) -> Callable[[str], tuple[str, ...]]:
         return ar_stems
     if name == "czech":
         return _cs_stem
-    snowball = _snowball(name)
+    snowball = snowball_stem_word(name)
     keep = _KEEP_WHOLE.get(name)
     return lambda word: (word if keep and keep.search(word) else snowball(word),)
 
@@ -271,31 +272,52 @@ def _analyse(text: str, rule: _Rule) -> list[_Word]:
     return [analyse(w) for w in _words(_clean(text))]
 
 
-def _word_match(kw: _Word, pred: _Word, rule: _Rule) -> bool:
-    if kw.form == pred.form:
-        return True
-    if rule.stemmer:
-        stem = kw.stems[0]
-        # A prediction word that is the bare stem matches only when the keyword's ending is
-        # short (zero-ending forms: книг, káv); "рак" (crab) is not "ракија" (stem rak).
-        bare = pred.form == stem and len(kw.form) - len(stem) > 2
-        if len(stem) >= rule.min_stem and stem in pred.stems and not bare:
-            return True
-        # The stemmer cut the keyword shorter than its inflected forms (штатив -> штат,
-        # but штативе -> штатив): the prediction's stem is the keyword itself.
-        if len(kw.form) >= rule.min_stem and pred.stems[0] == kw.form:
-            return True
-    return (rule.max_tail > 0 and len(kw.pfx) >= _MIN_PREFIX and pred.pfx.startswith(kw.pfx)
-            and len(pred.pfx) - len(kw.pfx) <= rule.max_tail)
+class _Prediction:
+    """A prediction's words, indexed by form and stem: each keyword word looks up the positions
+    it matches instead of being compared with every word."""
+
+    def __init__(self, words: list[_Word]):
+        self.words = words
+        self.by_form: dict[str, set[int]] = {}
+        self.by_stem: dict[str, set[int]] = {}  # any reading
+        self.by_first_stem: dict[str, set[int]] = {}
+        for i, w in enumerate(words):
+            self.by_form.setdefault(w.form, set()).add(i)
+            self.by_first_stem.setdefault(w.stems[0], set()).add(i)
+            for stem in w.stems:
+                self.by_stem.setdefault(stem, set()).add(i)
+
+    def positions(self, kw: _Word, rule: _Rule) -> set[int]:
+        """Where a prediction word matches the keyword word `kw`."""
+        found = set(self.by_form.get(kw.form, ()))
+        if rule.stemmer:
+            stem = kw.stems[0]
+            if len(stem) >= rule.min_stem:
+                # A prediction word that is the bare stem matches only when the keyword's ending
+                # is short (zero-ending forms: книг, káv); "рак" (crab) is not "ракија" (stem rak).
+                long_ending = len(kw.form) - len(stem) > 2
+                found.update(i for i in self.by_stem.get(stem, ())
+                             if not (long_ending and self.words[i].form == stem))
+            # The stemmer cut the keyword shorter than its inflected forms (штатив -> штат,
+            # but штативе -> штатив): the prediction's stem is the keyword itself.
+            if len(kw.form) >= rule.min_stem:
+                found.update(self.by_first_stem.get(kw.form, ()))
+        if rule.max_tail > 0 and len(kw.pfx) >= _MIN_PREFIX:
+            found.update(i for i, w in enumerate(self.words) if w.pfx.startswith(kw.pfx)
+                         and len(w.pfx) - len(kw.pfx) <= rule.max_tail)
+        return found
 
 
-def _tokens_match(variant: str, pred: list[_Word], rule: _Rule) -> bool:
+def _tokens_match(variant: str, pred: _Prediction, rule: _Rule) -> bool:
     kw = _analyse(variant, rule)
     if not kw:
         return False
-    n = len(kw)
-    return any(all(_word_match(kw[j], pred[i + j], rule) for j in range(n))
-               for i in range(len(pred) - n + 1))
+    starts = pred.positions(kw[0], rule)
+    for j, word in enumerate(kw[1:], start=1):  # a multi-word keyword: consecutive words
+        if not starts:
+            break
+        starts &= {i - j for i in pred.positions(word, rule)}
+    return bool(starts)
 
 
 def _nospace(text: str) -> str:
@@ -320,7 +342,8 @@ def _normalise_keywords(keywords: Sequence[Sequence[str] | str]) -> list[list[st
     out = []
     for k in keywords:
         variants = [k] if isinstance(k, str) else list(k)
-        if not variants or not all(isinstance(v, str) and _words(v) for v in variants):
+        if not variants or not all(isinstance(v, str) and "w" in v.translate(_LETTERS)
+                                   for v in variants):
             raise ValueError(f"keyword {k!r}: need one or more non-empty string variants")
         out.append(variants)
     return out
@@ -332,7 +355,7 @@ def keyword_accuracy(prediction: str, keywords: Sequence[Sequence[str] | str],
     that `prediction` mentions, by the matching rule of `lang` (see the module docstring)."""
     rule = _rule(lang)
     groups = _normalise_keywords(keywords)
-    pred_words = _analyse(prediction, rule) if rule.mode == "tokens" else []
+    pred_words = _Prediction(_analyse(prediction, rule) if rule.mode == "tokens" else [])
     pred_flat = _nospace(prediction)
     korean_words = lru_cache(maxsize=1)(lambda: _words(_clean(prediction)))
 

@@ -201,8 +201,14 @@ def tokenize(text: str, lang: str, *, punctuation: bool = True) -> list[str]:
     """
     if not isinstance(text, str):
         raise TypeError(f"tokenize needs a str, got {type(text).__name__}")
-    korean = lang_code(lang) in ("ko", "kor")
+    korean = _is_korean(lang)
     return list(_tokens(text, korean) if punctuation else _word_tokens(text, korean))
+
+
+@lru_cache(maxsize=1024)
+def _is_korean(lang: str) -> bool:
+    """Cached: `tokenize` asks it for every text."""
+    return lang_code(lang) in ("ko", "kor")
 
 
 @lru_cache(maxsize=65536)
