@@ -22,6 +22,8 @@ written in Cyrillic and also matched in their Latin transliteration. To keep ord
 clean, phrases need the imperative or an explicit address (a caption may say "a referee", "a
 pedestrian ignores the traffic rules" or "a scoreboard shows 3 points"), never a lone noun.
 Known gaps: paraphrases and other languages pass; a date written "1/10" is flagged.
+Speed: a pattern is searched only when a string every match of it contains (`_needs`) is in the
+text, and results are cached per text; the labels are those of searching every pattern.
 """
 
 from __future__ import annotations
@@ -29,10 +31,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import NamedTuple
 
-from mella_eval.delimiters import neutralise_tags
+from mella_eval.delimiters import _ANGLES, _skeleton, neutralise_tags
 from mella_eval.languages import MELLA_LANGS
 from mella_eval.metrics.keywords import sr_to_latin
+
+try:  # the parsed form of the patterns, for the pre-filter (_needs); sre_* before Python 3.11
+    import re._constants as _sre
+    import re._parser as _parser
+except ImportError:  # pragma: no cover
+    import sre_constants as _sre
+    import sre_parse as _parser
 
 _NUM = r"\d+(?:[.,]\d+)?"
 _JUDGE_EN = r"(?:judge|evaluator|grader|assessor|rater|scorer|examiner)s?"
@@ -250,8 +260,47 @@ _GLOBAL: dict[str, tuple[str, ...]] = {
 # Tag names the bundled judge prompts delimit their parts with (judges/*.yaml).
 DELIMITER_NAMES = ("candidate", "question", "reference", "rubric")
 
-_AR_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
-_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ё": "е"})
+# Arabic harakat and tatweel deleted, letter variants unified, ё -> е: one str.translate pass.
+_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ё": "е",
+                       **dict.fromkeys(map(chr, [*range(0x0610, 0x061B), *range(0x064B, 0x0660),
+                                                 0x0670, *range(0x06D6, 0x06EE), 0x0640]))})
+_REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", None))
+
+
+def _needs(items) -> frozenset[str] | None:
+    """Strings one of which every match of the parsed pattern `items` contains, or None.
+
+    Soundness is all that matters (a pattern is only skipped when none of its strings is in the
+    text): consecutive literals form a string, an alternation needs one of its alternatives'
+    strings, a repeat of at least one needs its body's; anything else (classes, anchors,
+    lookarounds, optional parts) needs nothing. Of a sequence's candidates the one with the
+    longest shortest string is kept: it is the rarest in ordinary text."""
+    candidates: list[frozenset[str]] = []
+    run: list[str] = []
+    for op, av in items:
+        if op is _sre.LITERAL:
+            run.append(chr(av))
+            continue
+        if run:
+            candidates.append(frozenset(["".join(run)]))
+            run = []
+        sub = None
+        if op is _sre.SUBPATTERN and not av[1] & _sre.SRE_FLAG_IGNORECASE:
+            sub = _needs(av[3])
+        elif op is getattr(_sre, "ATOMIC_GROUP", None):  # (?>...), Python 3.11+
+            sub = _needs(av)
+        elif op is _sre.BRANCH:
+            alts = [_needs(alt) for alt in av[1]]
+            sub = None if None in alts else frozenset().union(*alts)
+        elif op in _REPEATS and av[0] >= 1:
+            sub = _needs(av[2])
+        elif op is _sre.IN and all(o is _sre.LITERAL for o, _ in av):  # [:=] -> ":" or "="
+            sub = frozenset(chr(c) for _, c in av)
+        if sub:
+            candidates.append(sub)
+    if run:
+        candidates.append(frozenset(["".join(run)]))
+    return max(candidates, key=lambda c: (min(map(len, c)), -len(c)), default=None)
 
 
 @lru_cache(maxsize=1)
@@ -271,19 +320,78 @@ def _compiled() -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple(out)
 
 
+class _Table(NamedTuple):
+    rows: tuple[tuple[str, re.Pattern[str]], ...]  # _compiled(), in table order
+    always: frozenset[int]  # rows that need no string: searched on every text
+    by_first: dict[str, tuple[str, ...]]  # first character -> the needed strings starting with it
+    rows_of: dict[str, tuple[int, ...]]  # needed string -> the rows that need it
+
+
+@lru_cache(maxsize=1)
+def _table() -> _Table:
+    rows = _compiled()
+    always, rows_of = set(), {}
+    for i, (_, rx) in enumerate(rows):
+        needs = None if rx.flags & re.IGNORECASE else _needs(_parser.parse(rx.pattern, rx.flags))
+        if needs is None:
+            always.add(i)
+        for s in needs or ():
+            rows_of.setdefault(s, []).append(i)
+    by_first: dict[str, list[str]] = {}
+    for s in rows_of:
+        by_first.setdefault(s[0], []).append(s)
+    return _Table(rows, frozenset(always), {c: tuple(v) for c, v in by_first.items()},
+                  {s: tuple(v) for s, v in rows_of.items()})
+
+
+# Characters whose delimiter skeleton (delimiters._skeleton folds character by character) holds
+# an opening angle, and those seen without one. A text with no such character cannot contain a
+# tag, so neutralise_tags is only called when one is there.
+_ANGLED: set[str] = set()
+_PLAIN: set[str] = set()
+
+
+def _may_hold_tag(text: str) -> bool:
+    chars = set(text)
+    for ch in chars - _PLAIN - _ANGLED:  # characters not seen before
+        if len(_PLAIN) > 100_000:  # bound the memory a text of every code point could take
+            _PLAIN.clear()
+        folded = _skeleton(ch)[0]
+        (_ANGLED if any(a in folded for a in _ANGLES) else _PLAIN).add(ch)
+    return not _ANGLED.isdisjoint(chars)
+
+
+_FOLD_KEYS = frozenset(map(chr, _FOLD))
+
+
 def normalise(text: str) -> str:
     """NFC, casefold, Arabic marks removed and letter variants unified, ё -> е."""
     text = unicodedata.normalize("NFC", text).casefold()
-    return _AR_MARKS.sub("", text).translate(_FOLD)
+    return text if _FOLD_KEYS.isdisjoint(text) else text.translate(_FOLD)  # most have none
+
+
+@lru_cache(maxsize=4096)  # the same answer comes back across samples, judges and re-scores
+def _detect(text: str) -> tuple[str, ...]:
+    norm = normalise(text)
+    table = _table()
+    candidates = set(table.always)  # rows one of whose needed strings is in the text
+    for first in table.by_first.keys() & set(norm):
+        for s in table.by_first[first]:
+            if s in norm:
+                candidates.update(table.rows_of[s])
+    found: list[str] = []
+    for i in sorted(candidates):  # table order, as if every row were searched
+        name, rx = table.rows[i]
+        if name not in found and rx.search(norm):
+            found.append(name)
+    if _may_hold_tag(text) and neutralise_tags(text, DELIMITER_NAMES)[1]:
+        found.append("fake-delimiter")
+    return tuple(found)
 
 
 def detect_injection(text: str) -> list[str]:
     """Names of the injection patterns found in `text`, in table order; [] when clean."""
-    norm = normalise(text)
-    found: list[str] = []
-    for name, rx in _compiled():
-        if name not in found and rx.search(norm):
-            found.append(name)
-    if neutralise_tags(text, DELIMITER_NAMES)[1]:
-        found.append("fake-delimiter")
-    return found
+    return list(_detect(text))  # a fresh list: callers may change it, the cache stays
+
+
+cache_clear = _detect.cache_clear

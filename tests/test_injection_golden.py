@@ -11,13 +11,15 @@ GOLDEN = Path(__file__).resolve().parent / "data/injection_golden.json.gz"
 
 
 def load_pairs() -> list[tuple[str, list[str]]]:
-    return [(text, labels) for text, labels in json.loads(gzip.decompress(GOLDEN.read_bytes()))["pairs"]]
+    golden = json.loads(gzip.decompress(GOLDEN.read_bytes()))
+    return [(text, labels) for text, labels in golden["pairs"]]
 
 
 def test_every_golden_text_gets_the_recorded_labels():
     pairs = load_pairs()
     assert len(pairs) > 10_000 and any(labels for _, labels in pairs)
-    wrong = [(text, labels, got) for text, labels in pairs if (got := detect_injection(text)) != labels]
+    wrong = [(text, labels, got) for text, labels in pairs
+             if (got := detect_injection(text)) != labels]
     assert not wrong, f"{len(wrong)} differ, first: {wrong[:3]}"
 
 

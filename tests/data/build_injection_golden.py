@@ -32,8 +32,9 @@ sys.path.insert(0, str(ROOT))
 OUT = Path(__file__).resolve().parent / "injection_golden.json.gz"
 LANGS = ("ar", "cs", "hu", "ko", "ru", "sr", "th", "vi")
 
-HOSTILE_STRINGS = ["caption \ud83d", "\udc00x\ud800", "ok 😀 ไทย", "😀", "one\u2028two\u2029three\x85four",
-                   "your key is ***!", "ab\ufffd", "plain", "", " ", "\n", "\t\r\n", "\x00\x01"]
+HOSTILE_STRINGS = ["caption \ud83d", "\udc00x\ud800", "ok 😀 ไทย", "😀",
+                   "one\u2028two\u2029three\x85four", "your key is ***!", "ab\ufffd", "plain",
+                   "", " ", "\n", "\t\r\n", "\x00\x01"]
 FRACTIONS = ["5/5", "10/10", "3 / 5", "6/5", "0/5", "1/10/2020", "100/100", "99/100", "101/100",
              "0.5/5", "5/50", ",5/5", "12/10", "a5/5b", "5/5.", "5/5,0", "5/5/", "7/10 ", "24/7",
              "1/2", ":5/5", "5\u00a0/\u00a05", "٥/٥", "５/５", "5／5", "9/10!", "(4/5)"]
@@ -78,7 +79,8 @@ def spellings(rng: random.Random, text: str) -> list[str]:
     from mella_eval.metrics.keywords import sr_to_latin
     out = [text.upper(), text.title(), text.swapcase(), fullwidth(text),
            sprinkle(rng, text, INVISIBLE, 0.3), unicodedata.normalize("NFD", text),
-           unicodedata.normalize("NFKD", text), sprinkle(rng, text, ["\u0301", "\u0308", "\u0323"], 0.2),
+           unicodedata.normalize("NFKD", text),
+           sprinkle(rng, text, ["\u0301", "\u0308", "\u0323"], 0.2),
            sr_to_latin(text.lower()), sr_to_latin(text.lower()).upper(),
            text.replace("е", "ё").replace("Е", "Ё"), text.replace(" ", "\u00a0"),
            text.replace(" ", "  \n "), text.replace(".", "\n")]
@@ -148,7 +150,8 @@ def tag_shapes(rng: random.Random) -> list[str]:
 
 def build_texts() -> list[str]:
     rng = random.Random(12)
-    paragraphs = json.loads((ROOT / "tests/data/udhr_paragraphs.json").read_text("utf-8"))["paragraphs"]
+    udhr = ROOT / "tests/data/udhr_paragraphs.json"
+    paragraphs = json.loads(udhr.read_text("utf-8"))["paragraphs"]
     langid = json.loads(gzip.decompress((ROOT / "tests/data/langid_verdicts.json.gz").read_bytes()))
     samples = [json.loads(line) for line in (ROOT / "tasks/data/mella_sample/samples.jsonl")
                .read_text("utf-8").splitlines() if line.strip()]
@@ -168,7 +171,8 @@ def build_texts() -> list[str]:
         texts += [rng.choice(spellings(rng, splice(rng, rng.choice(captions), phrase)))
                   for _ in range(3)]
     for shape in FRACTIONS + TEMPLATE + tag_shapes(rng):
-        texts += [shape, splice(rng, rng.choice(captions), shape), f"{shape}\n{rng.choice(captions)}"]
+        texts += [shape, splice(rng, rng.choice(captions), shape),
+                  f"{shape}\n{rng.choice(captions)}"]
     for role in ("system", "System", "[system]", "assistant", "user", "developer", "human",
                  "система", "пользователь", "systém", "rendszer", "систем", "sistem", "النظام",
                  "시스템", "ระบบ", "hệ thống", "trợ lý", "SYSTEM", "ｓｙｓｔｅｍ"):
