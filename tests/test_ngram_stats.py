@@ -102,7 +102,7 @@ LANGS = ["ar", "cs", "hu", "ko", "ru", "sr", "th", "vi", "ja", "zh"]
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("word_order", [0, 2])
 def test_chrf_rows_equal_sacrebleu(lang, word_order):
-    hyps, streams = _corpus(lang, 100)
+    hyps, streams = _corpus(lang, 80)
     _same(lambda: CHRF(word_order=word_order), hyps, streams)
 
 
@@ -114,7 +114,7 @@ def test_chrf_rows_equal_sacrebleu(lang, word_order):
 ])
 def test_bleu_rows_equal_sacrebleu(lang, tokenize):
     _bleu(tokenize)
-    hyps, streams = _corpus(lang, 100)
+    hyps, streams = _corpus(lang, 80)
     _same(lambda: BLEU(tokenize=tokenize), hyps, streams)
 
 
@@ -175,3 +175,16 @@ def test_tokenized_period_warning(caplog):
     with caplog.at_level("WARNING", logger="sacrebleu"):
         extract_statistics(BLEU(tokenize="13a"), hyps, [["a b ."] * 120])
     assert "tokenized period" in caplog.text
+
+
+def test_caches_reused_exactly():
+    """chrF and chrF++ share character statistics, BLEU reuses tokenized references: the rows
+    of every repeat (hits) stay sacrebleu's, and another tokenizer or case never reuses them."""
+    hyps, streams = _corpus("hu", 80, seed=4)
+    other = [h[::-1] for h in hyps]  # another system, the same references
+    for factory in (CHRF, lambda: CHRF(word_order=2), CHRF, lambda: BLEU(tokenize="13a"),
+                    lambda: BLEU(tokenize="intl"), lambda: BLEU(tokenize="13a", lowercase=True),
+                    lambda: BLEU(tokenize="char"), lambda: CHRF(lowercase=True)):
+        _same(factory, hyps, streams)
+        _same(factory, other, streams)
+        _same(factory, hyps, streams)

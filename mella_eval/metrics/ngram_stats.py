@@ -23,6 +23,7 @@ hypotheses without any reference, streams of unequal length) go to sacrebleu its
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 
 import numpy as np
 
@@ -47,7 +48,7 @@ def extract_statistics(scorer, hyps: list[str], ref_streams: list[list[str | Non
 
     prep = scorer._preprocess_segment
     prepared = [prep(h) for h in hyps]
-    prepared_refs = [[prep(r) for r in refs] for refs in per_hyp]
+    prepared_refs = _prepared_references(scorer, per_hyp)
     try:
         rows = (_bleu_rows if kind is BLEU else _chrf_rows)(scorer, prepared, prepared_refs)
     except _TooLarge:
@@ -56,6 +57,37 @@ def extract_statistics(scorer, hyps: list[str], ref_streams: list[list[str | Non
     scorer.num_refs = counts.pop() if len(counts) == 1 else -1  # as `_cache_references` sets it
     _warn_tokenized(scorer, hyps)
     return rows
+
+
+# The last few reference sets, preprocessed: BLEU tokenizes them (the costliest step left), and
+# the same references are scored again for another system (paired bootstrap, comparisons).
+_REFERENCE_CACHE: OrderedDict = OrderedDict()
+# The last few corpora's chrF character statistics: chrF and chrF++ share them.
+_CHAR_CACHE: OrderedDict = OrderedDict()
+CACHE_ENTRIES = 8  # corpora: e.g. one task's languages
+
+
+def _cached(cache: OrderedDict, key, compute):
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    value = cache[key] = compute()
+    if len(cache) > CACHE_ENTRIES:
+        cache.popitem(last=False)
+    return value
+
+
+def _prepared_references(scorer, per_hyp):
+    """`scorer._preprocess_segment` of every reference, cached by what decides its output."""
+    from sacrebleu.metrics import BLEU
+
+    prep = scorer._preprocess_segment
+    if type(scorer) is BLEU:
+        config = ("bleu", scorer.lowercase, scorer.tokenizer.signature())
+    else:
+        config = ("chrf", scorer.lowercase)
+    key = (config, tuple(tuple(refs) for refs in per_hyp))
+    return _cached(_REFERENCE_CACHE, key, lambda: [[prep(r) for r in refs] for refs in per_hyp])
 
 
 def _warn_tokenized(scorer, hyps) -> None:
@@ -195,26 +227,34 @@ def _chrf_rows(scorer, hyps, per_hyp):
         chars = layout.sentences
     else:
         chars = ["".join(s.split()) for s in layout.sentences]
-    parts = [(_char_symbols(chars, layout), scorer.char_order)]
+    key = (scorer.char_order, tuple(chars), tuple(layout.slot.tolist()))
+    char_stats = _cached(_CHAR_CACHE, key, lambda: _order_stats(
+        _char_symbols(chars, layout), layout, scorer.char_order))
+    parts = [char_stats]
     if scorer.word_order > 0:
         words = [scorer._remove_punctuation(s) for s in layout.sentences]
-        parts.append((_word_symbols(words, layout), scorer.word_order))
-    hyp_tot, ref_tot, match = [], [], []
-    for symbols, max_order in parts:
-        lengths = layout.grid(symbols.lengths)
-        matched = _matches(symbols, layout, max_order)
-        for n in range(1, max_order + 1):
-            totals = np.maximum(lengths - n + 1, 0)
-            ref_tot.append(totals[:, 1:])
-            # sacrebleu: the hypothesis count is 0 against a reference without such n-grams
-            hyp_tot.append(np.where(totals[:, 1:] > 0, totals[:, :1], 0))
-            match.append(matched[n - 1][:, 1:])
-    stats = np.stack([np.stack(hyp_tot, -1), np.stack(ref_tot, -1), np.stack(match, -1)], -1)
-    stats = stats.reshape(layout.n, layout.width, -1)  # (hyp, ref, [hyp, ref, match] * order)
+        parts.append(_order_stats(_word_symbols(words, layout), layout, scorer.word_order))
+    stats = np.concatenate(parts, axis=-1)  # (hyp, ref, [hyp, ref, match] * order)
     f = _chrf_f(scorer, stats)
     f = np.where(layout.present[:, 1:], f, -np.inf)
     best = np.argmax(f, axis=1)  # the first highest, as sacrebleu's strict `>` keeps
     return stats[np.arange(layout.n), best].tolist()
+
+
+def _order_stats(symbols: _Symbols, layout: _Layout, max_order: int) -> np.ndarray:
+    """(n, width, 3 * max_order): chrF's [hyp, ref, match] per order of each (hyp, ref)."""
+    lengths = layout.grid(symbols.lengths)
+    matched = _matches(symbols, layout, max_order)
+    # int32: counts are bounded by sentence lengths; halves what the cache holds
+    stats = np.zeros((layout.n, layout.width, max_order, 3), dtype=np.int32)
+    for n in range(1, max_order + 1):
+        totals = np.maximum(lengths - n + 1, 0)
+        # sacrebleu: the hypothesis count is 0 against a reference without such n-grams
+        stats[:, :, n - 1, 0] = np.where(totals[:, 1:] > 0, totals[:, :1], 0)
+        stats[:, :, n - 1, 1] = totals[:, 1:]
+        stats[:, :, n - 1, 2] = matched[n - 1][:, 1:]
+    stats.flags.writeable = False  # shared through the cache
+    return stats.reshape(layout.n, layout.width, 3 * max_order)
 
 
 def _chrf_f(scorer, stats: np.ndarray) -> np.ndarray:
