@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -323,7 +324,7 @@ def _compiled() -> tuple[tuple[str, re.Pattern[str]], ...]:
 class _Table(NamedTuple):
     rows: tuple[tuple[str, re.Pattern[str]], ...]  # _compiled(), in table order
     always: frozenset[int]  # rows that need no string: searched on every text
-    by_first: dict[str, tuple[str, ...]]  # first character -> the needed strings starting with it
+    by_key: dict[str, tuple[str, ...]]  # a character -> the needed strings filed under it
     rows_of: dict[str, tuple[int, ...]]  # needed string -> the rows that need it
 
 
@@ -337,10 +338,12 @@ def _table() -> _Table:
             always.add(i)
         for s in needs or ():
             rows_of.setdefault(s, []).append(i)
-    by_first: dict[str, list[str]] = {}
+    # Filed under its character in the fewest strings: common letters there are common in text
+    in_strings = Counter(c for s in rows_of for c in set(s))
+    by_key: dict[str, list[str]] = {}
     for s in rows_of:
-        by_first.setdefault(s[0], []).append(s)
-    return _Table(rows, frozenset(always), {c: tuple(v) for c, v in by_first.items()},
+        by_key.setdefault(min(s, key=in_strings.__getitem__), []).append(s)
+    return _Table(rows, frozenset(always), {c: tuple(v) for c, v in by_key.items()},
                   {s: tuple(v) for s, v in rows_of.items()})
 
 
@@ -375,8 +378,8 @@ def _detect(text: str) -> tuple[str, ...]:
     norm = normalise(text)
     table = _table()
     candidates = set(table.always)  # rows one of whose needed strings is in the text
-    for first in table.by_first.keys() & set(norm):
-        for s in table.by_first[first]:
+    for key in table.by_key.keys() & set(norm):  # a string's key is one of its characters
+        for s in table.by_key[key]:
             if s in norm:
                 candidates.update(table.rows_of[s])
     found: list[str] = []
