@@ -136,14 +136,16 @@ class _Symbols:
         sentence = np.repeat(np.arange(len(lengths)), lengths)
         self.left = ends[sentence] - np.arange(len(ids))  # symbols from here to sentence end
         self.code = layout.owner[sentence] * layout.slots + layout.slot[sentence]
-        self.slots = layout.slots
+        self.slots, self.owners = layout.slots, layout.n
 
     def orders(self, max_order: int):
         """Yield (n, runs) for n = 1..max_order; runs: counts of each distinct
         (owner, n-gram, slot), sorted so each (owner, n-gram)'s slots are contiguous, slot 0
         first."""
         key, bound = self.ids.astype(np.int64), max(self.vocab, 1)
-        slots_bound = int(self.code.max()) + 1 if len(self.code) else 1
+        # codes = key * slots_bound + owner * slots + slot; slots_bound a multiple of slots, so
+        # code // slots is the (n-gram, owner) group and code % slots the slot
+        slots_bound = max(self.owners * self.slots, 1)
         for n in range(1, max_order + 1):
             if n > 1:
                 if bound * self.vocab * slots_bound >= _INT64_LIMIT:
@@ -154,12 +156,12 @@ class _Symbols:
                 key = key[:-1] * self.vocab + self.ids[n - 1:]
                 bound *= self.vocab
             valid = self.left[:len(key)] >= n
-            codes = np.sort(key[valid] * slots_bound + self.code[:len(key)][valid])
-            yield n, _Runs(codes, slots_bound, self.slots)
+            codes = np.sort((key * slots_bound + self.code[:len(key)])[valid])
+            yield n, _Runs(codes, self.slots, self.owners)
 
 
 class _Runs:
-    def __init__(self, codes: np.ndarray, slots_bound: int, slots: int):
+    def __init__(self, codes: np.ndarray, slots: int, owners: int):
         self.size = len(codes)
         if not self.size:
             return
@@ -169,23 +171,21 @@ class _Runs:
         starts = np.flatnonzero(change)
         self.count = np.diff(np.append(starts, len(codes)))
         values = codes[starts]
-        self.gram = values // slots_bound
-        self.code = values % slots_bound  # owner * slots + slot
+        group_key = values // slots  # n-gram * owners + owner
+        self.slot = values - group_key * slots
+        self.owner = group_key % owners
         gchange = np.empty(len(starts), dtype=bool)
         gchange[0] = True
-        np.not_equal(self.gram[1:], self.gram[:-1], out=gchange[1:])
-        owner = self.code // slots
-        gchange[1:] |= owner[1:] != owner[:-1]  # a group is one (n-gram, owner)
+        np.not_equal(group_key[1:], group_key[:-1], out=gchange[1:])
         self.group_start = np.flatnonzero(gchange)
         self.group = np.cumsum(gchange) - 1
 
-    def clipped(self, slots: int):
+    def clipped(self):
         """Per run: min(hypothesis count, this reference's count) of the run's n-gram (0 for
         hypothesis runs and n-grams the hypothesis lacks)."""
-        first = self.group_start[self.group]
-        has_hyp = (self.code[first] % slots) == 0
-        is_ref = (self.code % slots) != 0
-        return np.where(has_hyp & is_ref, np.minimum(self.count, self.count[first]), 0)
+        first = self.group_start[self.group]  # slot 0 (the hypothesis) sorts first
+        both = (self.slot[first] == 0) & (self.slot != 0)
+        return np.where(both, np.minimum(self.count, self.count[first]), 0)
 
 
 def _char_symbols(strings, layout) -> _Symbols:
@@ -214,8 +214,7 @@ def _matches(symbols: _Symbols, layout: _Layout, max_order: int) -> np.ndarray:
     out = np.zeros((max_order, layout.n, layout.slots), dtype=np.int64)
     for n, runs in symbols.orders(max_order):
         if runs.size:
-            clip = runs.clipped(layout.slots)
-            out[n - 1] = np.bincount(runs.code, weights=clip,
+            out[n - 1] = np.bincount(runs.owner * layout.slots + runs.slot, weights=runs.clipped(),
                                      minlength=layout.n * layout.slots
                                      ).astype(np.int64).reshape(layout.n, layout.slots)
     return out
@@ -297,9 +296,9 @@ def _bleu_rows(scorer, hyps, per_hyp):
     for n, runs in symbols.orders(max_order):
         if runs.size:
             # multi-reference clipping: min(hyp, max over refs) = max over refs of min(hyp, ref)
-            best = np.maximum.reduceat(runs.clipped(layout.slots), runs.group_start)
-            owner = runs.code[runs.group_start] // layout.slots
-            correct[:, n - 1] = np.bincount(owner, weights=best, minlength=layout.n)
+            best = np.maximum.reduceat(runs.clipped(), runs.group_start)
+            correct[:, n - 1] = np.bincount(runs.owner[runs.group_start], weights=best,
+                                            minlength=layout.n)
     hyp_len = lengths[:, 0]
     totals = np.maximum(hyp_len[:, None] - np.arange(max_order)[None, :], 0)
     ref_lens = lengths[:, 1:]
