@@ -69,20 +69,20 @@ class _GramCodes:
     """The n-grams of one corpus as integers: token ids 1..M, an n-gram the base-(M+1) number
     of its ids. No digit is 0, so the code of an n-gram has n digits: one code per n-gram, also
     across n (the document frequencies mix all n). Integer keys hash and compare faster than
-    tuples, and the counts come out in the same order, so every sum adds in the same order."""
+    tuples."""
 
     def __init__(self, texts):
         tokens = dict.fromkeys(chain.from_iterable(texts))
         self.ids = {t: i for i, t in enumerate(tokens, start=1)}
         self.base = len(self.ids) + 1
 
-    def counts(self, tokens: list[str]) -> list[Counter[int]]:
-        """Per n-1, the counts of the n-grams' codes, as `_counts_by_n` counts the tuples."""
+    def grams(self, tokens: list[str]) -> list[list[int]]:
+        """Per n-1, the codes of the n-grams in text order."""
         grams = ids = list(map(self.ids.__getitem__, tokens))
-        out = [Counter(ids)]
+        out = [ids]
         for n in range(2, N_MAX + 1):  # code of (a..z) = code of (a..y) * (M+1) + id of z
             grams = list(map(add, map(mul, grams, repeat(self.base)), ids[n - 1:]))
-            out.append(Counter(grams))
+            out.append(grams)
         return out
 
 
@@ -93,15 +93,22 @@ class _Vector:
     length: int  # tokens
 
 
-def _vector(counts: list[Counter[int]], length: int, idf: dict[int, float],
-            unseen: float) -> _Vector:
-    """`idf` holds the n-grams of the references; any other n-gram gets `unseen` (log N)."""
-    # tf * idf and the squares are mapped in C; the norms add the squares in the same order
-    # as coco-caption's loop, so they are bit-identical to it.
-    weights = [dict(zip(by_n, map(mul, by_n.values(), map(idf.get, by_n, repeat(unseen)))))
-               for by_n in counts]
-    norms = [math.sqrt(sum(map(mul, by_n.values(), by_n.values()))) for by_n in weights]
-    return _Vector(weights, norms, length)
+def _vector(grams: list[list[int]], idf: dict[int, float], unseen: float) -> _Vector:
+    """`idf` holds the n-grams of the references; any other n-gram gets `unseen` (log N).
+
+    Each dict is in order of first appearance, as coco-caption's counts, so the norms (and the
+    dot products of `_similarity`) add the same numbers in the same order: bit-identical."""
+    get = idf.get
+    weights = []
+    for by_n in grams:
+        w = {g: get(g, unseen) for g in by_n}  # tf 1: 1 * idf is idf
+        if len(w) < len(by_n):  # a repeated n-gram: tf * idf
+            for g, tf in Counter(by_n).items():
+                if tf > 1:
+                    w[g] = tf * w[g]
+        weights.append(w)
+    norms = [math.sqrt(sum(map(mul, w.values(), w.values()))) for w in weights]
+    return _Vector(weights, norms, len(grams[0]))
 
 
 def _similarity(hyp: _Vector, ref: _Vector) -> float:
@@ -111,8 +118,9 @@ def _similarity(hyp: _Vector, ref: _Vector) -> float:
     for h, r, hn, rn in zip(hyp.weights, ref.weights, hyp.norms, ref.norms):
         if hn == 0 or rn == 0:
             continue
-        # In the hypothesis's order (float addition is not associative).
-        dot = sum([min(w, rw) * rw for g, w in h.items() if (rw := r.get(g)) is not None])
+        # min(w, rw) * rw in the hypothesis's order (float addition is not associative).
+        dot = sum([(w if w <= rw else rw) * rw for g, w in h.items()
+                   if (rw := r.get(g)) is not None])
         total += dot / (hn * rn)
     return total * penalty
 
@@ -125,21 +133,20 @@ def cider_d(hypotheses: list[str], references: list[list[str]], lang: str) -> Ci
     """
     hyp_tokens, ref_tokens = caption_tokens("cider_d", hypotheses, references, lang)
     codes = _GramCodes(chain(hyp_tokens, chain.from_iterable(ref_tokens)))
-    # Each reference's n-grams are counted once, for the document frequencies and its vector.
-    ref_counts = [[codes.counts(toks) for toks in refs] for refs in ref_tokens]
+    # Each reference's n-grams are cut once, for the document frequencies and its vector.
+    ref_grams = [[codes.grams(toks) for toks in refs] for refs in ref_tokens]
 
     doc_freq: Counter[int] = Counter()
-    for refs in ref_counts:
-        doc_freq.update({g for by_ref in refs for by_n in by_ref for g in by_n})
+    for refs in ref_grams:  # a sample counts once per n-gram, however many references have it
+        doc_freq.update(set(chain.from_iterable(chain.from_iterable(refs))))
     log_n = math.log(len(hypotheses))
     idf = {gram: log_n - math.log(max(1, df)) for gram, df in doc_freq.items()}
     unseen = log_n - math.log(1)  # an n-gram in no reference (df 0 counts as 1)
 
     per_sample: list[float] = []
-    for hyp, refs, counts in zip(hyp_tokens, ref_tokens, ref_counts):
-        vec = _vector(codes.counts(hyp), len(hyp), idf, unseen)
-        total = sum(_similarity(vec, _vector(c, len(ref), idf, unseen))
-                    for ref, c in zip(refs, counts))
+    for hyp, refs in zip(hyp_tokens, ref_grams):
+        vec = _vector(codes.grams(hyp), idf, unseen)
+        total = sum(_similarity(vec, _vector(grams, idf, unseen)) for grams in refs)
         per_sample.append(total / N_MAX / len(refs) * 10.0)
     return CiderResult(score=sum(per_sample) / len(per_sample), per_sample=per_sample)
 
