@@ -40,6 +40,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from itertools import filterfalse
 
 # Code-point ranges of scripts written without spaces between words: one token per character.
 _NO_SPACE_RANGES: tuple[tuple[int, int], ...] = (
@@ -215,7 +216,7 @@ def _is_korean(lang: str) -> bool:
 def _word_tokens(text: str, korean: bool) -> tuple[str, ...]:
     """`_tokens` without punctuation-only tokens; cached, as CIDEr-D, ROUGE-L and METEOR each
     ask for the same texts. (Clear it with `_tokens` when the Korean backend is switched.)"""
-    return tuple(t for t in _tokens(text, korean) if not _is_punctuation(t))
+    return tuple(filterfalse(_is_punctuation, _tokens(text, korean)))  # hits skip Python frames
 
 
 def caption_tokens(metric: str, hypotheses: list[str], references: list[list[str]],
