@@ -121,7 +121,8 @@ def main() -> None:
                 raise SystemExit(f"{metric} {lang}: rows differ from sacrebleu")
         a = statistics.median(times[False]) * scale
         b = statistics.median(times[True]) * scale
-        tokenizers = sorted({bleu_tokenizer_for(lang) for lang in langs}) if metric == "bleu" else []
+        tokenizers = sorted({bleu_tokenizer_for(lang) for lang in langs}) if metric == "bleu" \
+            else []
         note = f" (tokenizers {', '.join(tokenizers)})" if tokenizers else ""
         print(f"{metric:7s} sacrebleu {a:6.2f} s/10k   ngram_stats {b:6.2f} s/10k   "
               f"x{a / b:4.1f}   rows equal{note}")

@@ -15,6 +15,9 @@ the corpus is counted and matched at once with numpy:
 - chrF's best reference is chosen with sacrebleu's float arithmetic, operation by operation
   (numpy float64 elementwise ops round as Python floats do), first maximum wins as in its
   strict `>` loop.
+- Two small caches (last CACHE_ENTRIES corpora): the preprocessed (for BLEU: tokenized)
+  references, reused when another system is scored against them, and chrF's character
+  statistics, which chrF++ on the same corpus reuses.
 
 Configurations it does not handle (other metric classes or subclasses, cached references,
 hypotheses without any reference, streams of unequal length) go to sacrebleu itself.
@@ -34,7 +37,8 @@ class _TooLarge(Exception):
     """The corpus is too large for int64 n-gram codes (sacrebleu then does it)."""
 
 
-def extract_statistics(scorer, hyps: list[str], ref_streams: list[list[str | None]]) -> list[list[int]]:
+def extract_statistics(scorer, hyps: list[str],
+                       ref_streams: list[list[str | None]]) -> list[list[int]]:
     """Same inputs and output as `scorer._extract_corpus_statistics(hyps, ref_streams)`."""
     from sacrebleu.metrics import BLEU, CHRF
 
