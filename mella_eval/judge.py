@@ -176,18 +176,43 @@ def _ask_judge(name: str, backend, identity: dict, pairs, records, samples, conf
     from mella_eval.generate import generate_all
 
     requests, keys, where = [], {}, {}
+
+    def add(record: dict, rubric, sample, temperature: float, swapped: bool, repeat: int,
+            retry: int = 0) -> None:
+        settings = GenerationSettings(max_new_tokens=rubric.max_new_tokens, temperature=temperature,
+                                      top_p=getattr(rubric, "top_p", 1.0), seed=repeat + retry,
+                                      json_schema=rubric.schema_json)
+        # The first order's first ask keeps its old id and key: stored replies stay usable.
+        sample_id = record["id"] if not (swapped or repeat) else \
+            f"{record['id']}#{'swapped' if swapped else 'first'}-{repeat + 1}"
+        if retry:
+            sample_id += f"#retry-{retry}"
+        request = GenerationRequest(task=record["task"], lang=record["lang"], sample_id=sample_id,
+                                    messages=rubric.render(record["prediction"], sample, swapped),
+                                    settings=settings)
+        inputs = rubric.inputs(record["prediction"], sample, swapped)
+        for key, value in (("repeat", repeat), ("temperature", temperature), ("retry", retry)):
+            if value:
+                inputs[key] = value
+        keys[request.key] = judgement_key(identity, rubric.sha256, inputs)
+        requests.append(request)
+        where[request.key] = ((record["task"], record["lang"], record["id"]),
+                              {"judge": name, "swapped": swapped, "repeat": repeat})
+
     for task, rubric in pairs:
-        temperature = config.judge_temperature if config.judge_temperature is not None else rubric.temperature
-        if config.judge_repeats > 1 and temperature == 0:
+        reference = task.protocol == "reference"
+        temperature = _temperature(rubric, config, reference)
+        repeats = 1 if reference else config.judge_repeats  # the reference asks once
+        if repeats > 1 and temperature == 0:
             log.warning("judge: --judge-repeats %d at temperature 0 measures only how deterministic "
                         "the judge is; give --judge-temperature (or the rubric's generation.temperature)",
-                        config.judge_repeats)
+                        repeats)
         orders = (False, True) if _swaps(rubric, config) else (False,)
         for record in records:
             if record["task"] != task.name or record["status"] != "ok" or record["prediction"] is None:
                 continue
             record_key = (record["task"], record["lang"], record["id"])
-            zero = bool(record.get("wrong_language")) and config.wrong_language == "zero"
+            zero = bool(record.get("wrong_language")) and config.wrong_language == "zero" and not reference
             if zero and not rubric.judges_wrong_language:
                 if record_key not in targets:  # scored 0 once, without any judge
                     targets[record_key] = (record, rubric, zero)
@@ -195,25 +220,9 @@ def _ask_judge(name: str, backend, identity: dict, pairs, records, samples, conf
                                          _zeroed(rubric, record), None, {})]
                 continue
             targets[record_key] = (record, rubric, zero)
-            sample = samples[record_key]
             for swapped in orders:
-                for repeat in range(config.judge_repeats):
-                    settings = GenerationSettings(max_new_tokens=rubric.max_new_tokens, temperature=temperature,
-                                                  seed=repeat, json_schema=rubric.schema_json)
-                    # The first order's first ask keeps its old id and key: stored replies stay usable.
-                    sample_id = record["id"] if not (swapped or repeat) else \
-                        f"{record['id']}#{'swapped' if swapped else 'first'}-{repeat + 1}"
-                    request = GenerationRequest(task=record["task"], lang=record["lang"], sample_id=sample_id,
-                                                messages=rubric.render(record["prediction"], sample, swapped),
-                                                settings=settings)
-                    inputs = rubric.inputs(record["prediction"], sample, swapped)
-                    if repeat:
-                        inputs["repeat"] = repeat
-                    if temperature:
-                        inputs["temperature"] = temperature
-                    keys[request.key] = judgement_key(identity, rubric.sha256, inputs)
-                    requests.append(request)
-                    where[request.key] = (record_key, {"judge": name, "swapped": swapped, "repeat": repeat})
+                for repeat in range(repeats):
+                    add(record, rubric, samples[record_key], temperature, swapped, repeat)
 
     def reject(request: GenerationRequest, completion) -> str | None:
         verdict = targets[where[request.key][0]][1].parse(completion.text)
@@ -221,18 +230,54 @@ def _ask_judge(name: str, backend, identity: dict, pairs, records, samples, conf
 
     completions, stats = generate_all(backend, requests, store, kind="judgement", keys=keys,
                                       desc=f"judge {name}".strip(), reject=reject, identity=identity)
-    for request in requests:  # in asking order
+    final = list(requests)
+    for retry in range(1, 1 + max((getattr(r, "parse_retries", 0) for _, r in pairs), default=0)):
+        # prometheus-eval re-asks a reply without a score (sampled, so it may differ): each
+        # retry replaces that ask; the last reply is kept whatever it says.
+        again = [(i, r) for i, r in enumerate(final) if completions[r.key].status == "ok"
+                 and getattr(targets[where[r.key][0]][1], "parse_retries", 0) >= retry
+                 and targets[where[r.key][0]][1].parse(completions[r.key].text).status != "ok"]
+        if not again:
+            break
+        requests.clear()
+        for index, old in again:
+            record, rubric, _ = targets[where[old.key][0]]
+            ask = where[old.key][1]
+            add(record, rubric, samples[where[old.key][0]], old.settings.temperature, ask["swapped"],
+                ask["repeat"], retry)
+            final[index] = requests[-1]
+        more, more_stats = generate_all(backend, requests, store, kind="judgement", keys=keys,
+                                        desc=f"judge {name} re-ask {retry}".strip(), reject=reject,
+                                        identity=identity)
+        completions.update(more)
+        stats.reused += more_stats.reused
+        stats.new += more_stats.new
+        stats.failed += more_stats.failed
+    for request in final:  # in asking order
         completion = completions[request.key]
         record_key, ask = where[request.key]
-        _, rubric, zero = targets[record_key]
+        record, rubric, zero = targets[record_key]
         if completion.status != "ok":
             verdict = Verdict("error", {}, reason=completion.reason)
         else:
             verdict = rubric.parse(completion.text)
-            if zero and verdict.status == "ok":  # judged for its other scores; these are 0
+            if hasattr(rubric, "finish"):  # a reference judge's own language rule
+                verdict = rubric.finish(verdict, record)
+            elif zero and verdict.status == "ok":  # judged for its other scores; these are 0
                 verdict = zero_scores(rubric, verdict)
         asks.setdefault(record_key, []).append((ask, verdict, completion.text, completion.usage))
     return stats.as_dict()
+
+
+def _temperature(rubric, config, reference: bool) -> float:
+    """The rubric's temperature unless --judge-temperature; a reference judge's is fixed."""
+    if reference:
+        if config.judge_temperature is not None and config.judge_temperature != rubric.temperature:
+            log.warning("judge: --judge-temperature %s ignored: --protocol reference asks the "
+                        "%s judge at the reference's temperature %s", config.judge_temperature,
+                        rubric.name, rubric.temperature)
+        return rubric.temperature
+    return config.judge_temperature if config.judge_temperature is not None else rubric.temperature
 
 
 def _warn_injections(judged: list[dict]) -> int:

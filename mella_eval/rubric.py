@@ -236,8 +236,14 @@ def _no_duplicate_keys(pairs: list) -> dict:
 
 
 def load_rubric(spec: str, base: Path | None = None) -> Rubric:
-    """A rubric by name (judges/NAME.yaml) or by path (relative to `base`, the task's folder)."""
+    """A rubric by name (judges/NAME.yaml) or by path (relative to `base`, the task's folder);
+    "reference:TASK" is the reference protocol's judge of a PangeaBench task."""
     from mella_eval.task_registry import bundled_dir
+
+    if spec.startswith("reference:"):
+        from mella_eval.protocols.reference_judges import reference_judge
+
+        return reference_judge(spec.removeprefix("reference:"))
 
     candidates = [bundled_dir("judges") / f"{spec}.yaml"]
     if base is not None:

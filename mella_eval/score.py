@@ -157,7 +157,9 @@ def score_records(tasks: list[Task], records: list[dict]) -> list[dict]:
             for metric in task.metrics:
                 try:
                     if METRICS[metric].kind == "reference_corpus":
-                        rows.append(corpus.row(metric))
+                        row = corpus.row(metric)
+                        if row is not None:  # None: the metric does not apply to this corpus
+                            rows.append(row)
                         continue
                     rows.append(_score_row(task.name, lang, metric, lang_records))
                 except Exception as exc:  # noqa: BLE001
@@ -220,7 +222,7 @@ class _ReferenceCorpus:
         self.values: dict | None = None
         self.failure: Exception | None = None
 
-    def row(self, metric: str) -> dict:
+    def row(self, metric: str) -> dict | None:
         ok = sum(1 for r in self.records if r["status"] == "ok" and r["prediction"] is not None)
         row = {"task": self.task, "lang": self.lang, "metric": metric, "value": None, "n": ok,
                "failed": len(self.records) - ok}
@@ -233,6 +235,8 @@ class _ReferenceCorpus:
                 self.failure = exc
         if self.failure is not None:
             raise self.failure
+        if metric in self.values and self.values[metric] is None:
+            return None
         value = self.values.get(metric)
         if isinstance(value, str):  # the reason the reference's scorer did not run here
             row["error"] = f"{metric} not computed: {value}"

@@ -97,5 +97,17 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("ref_maxm_cider", "reference_corpus", (),
                    "reference protocol: MaXM CIDEr x100 (pycocoevalcap, last answer per image)",
                    max_value=1000.0),
+        # The reference judges (mella_eval/protocols/reference_judges.py).
+        MetricSpec("ref_llava_reference_score", "judge", (),
+                   "reference protocol: the GPT-4 answer's judge score (-1 where unreadable)"),
+        MetricSpec("ref_llava_candidate_score", "judge", (),
+                   "reference protocol: the candidate's judge score (-1 unreadable, <= 0 wrong language)"),
+        *(MetricSpec(f"ref_llava_{c}", "reference_corpus", (),
+                     f"reference protocol: LLaVA-Bench relative score{' (' + c + ' questions)' if c != 'all' else ''}, "
+                     "round(mean candidate / mean reference x 100, 1) of 3-decimal means")
+          for c in ("all", "conv", "detail", "complex")),
+        MetricSpec("ref_xchat_score", "judge", (),
+                   "reference protocol: Prometheus absolute grade 1-5 (prometheus-eval's prompt and parser)",
+                   max_value=5.0),
     ]
 }

@@ -27,6 +27,11 @@ from mella_eval.protocols import reference_caption as caption
 from mella_eval.protocols import reference_choice as choice
 from mella_eval.protocols import reference_mmmu as mmmu
 from mella_eval.protocols import reference_short as short
+from mella_eval.protocols.reference_judges import llava_relative_scores
+
+# _default_template.yaml of multilingual-llava-bench (top_p 0 under greedy: see variant.py).
+LLAVA_GENERATION = {"max_new_tokens": 1024, "temperature": 0, "top_p": 0, "num_beams": 1,
+                    "do_sample": False, "until": ["ASSISTANT:"]}
 
 REFERENCE_COMMIT = "ecc4403"
 
@@ -47,10 +52,13 @@ class ReferenceTask:
     # (`source_row`, `prediction`); reported like `reported`. No per-sample values, no interval.
     corpus: Callable[[list[dict], str], dict] | None = None
     corpus_reported: tuple[tuple[str, str], ...] = ()
+    # The reference's judge (protocols/reference_judges.py) and the per-sample metrics it gives.
+    judge: str | None = None
+    judged: tuple[str, ...] = ()
 
     @property
     def metric_names(self) -> tuple[str, ...]:
-        return tuple(ours for _, ours in self.reported + self.corpus_reported)
+        return tuple(ours for _, ours in self.reported + self.corpus_reported) + self.judged
 
 
 def _fixed(settings: dict) -> Callable[[str], dict]:
@@ -91,6 +99,18 @@ def _maxm_corpus(records: list[dict], lang: str) -> dict:
 
 def _no_sample_metrics(sample: dict, prediction: str, lang: str) -> dict:
     return {"metrics": {}, "guessed": False}
+
+
+def _xchat_prompt(row: dict, lang: str) -> str:
+    """prompts/<language>_prompts.jsonl: the item's system prompt and input in one user turn."""
+    return f"{row['system_prompt']}\n\n{row['input']}"
+
+
+# Pangea has no xChat task file; its prompts were answered as long-form chat (our task's limit).
+XCHAT_GENERATION = {"max_new_tokens": 1024, "temperature": 0, "num_beams": 1, "do_sample": False}
+# llava_aggregation's metrics: the relative score overall and per rule category.
+LLAVA_REPORTED = tuple((f"gpt_eval_llava_{c}", f"ref_llava_{c}")
+                       for c in ("all", "conv", "detail", "complex"))
 
 
 # xm100_aggregation_result's names -> ours (pycocoevalcap's 0-1 scale; CIDEr about 0-10).
@@ -137,6 +157,16 @@ REFERENCE_TASKS = {
         "xm100", caption.xm100_prompt, _fixed(caption.XM100_GENERATION), _no_sample_metrics,
         lambda scored: {"n": len(scored)}, tuple(sorted(caption.XM100_LANGUAGE_NAMES)),
         corpus=_xm100_corpus, corpus_reported=XM100_REPORTED),
+    "m_llava_bench": ReferenceTask(
+        "m_llava_bench", lambda s, lang: s["question"], _fixed(LLAVA_GENERATION),
+        _no_sample_metrics, lambda scored: {"n": len(scored)},
+        corpus=lambda records, lang: llava_relative_scores(records, lang),
+        corpus_reported=LLAVA_REPORTED, judge="reference:m_llava_bench",
+        judged=("ref_llava_reference_score", "ref_llava_candidate_score")),
+    "xchatbench": ReferenceTask(
+        "xchatbench", _xchat_prompt, _fixed(XCHAT_GENERATION), _no_sample_metrics,
+        lambda scored: {"n": len(scored)}, judge="reference:xchatbench",
+        judged=("ref_xchat_score",)),
 }
 
 

@@ -19,6 +19,8 @@ def add_reference_metrics(task, records: list[dict]) -> None:
 
     reference = REFERENCE_TASKS[task.name]
     reported = dict(reference.reported)
+    if not reported:  # scored per corpus or by the judge only
+        return
     for r in records:
         if r["task"] != task.name or r["status"] != "ok" or r["prediction"] is None:
             continue
@@ -48,9 +50,10 @@ def _plain(details: dict) -> dict:
     return json.loads(json.dumps(details, ensure_ascii=False, default=str))
 
 
-def corpus_scores(task_name: str, lang: str, records: list[dict]) -> dict[str, float | str]:
+def corpus_scores(task_name: str, lang: str, records: list[dict]) -> dict[str, float | str | None]:
     """The reference's corpus metrics of one (task, lang), under the names results.json shows.
-    A metric its scorer could not compute here has the reason (a string) instead of a value."""
+    A metric its scorer could not compute here has the reason (a string) instead of a value;
+    None: the metric does not apply to this corpus (an LLaVA-Bench category it lacks)."""
     from mella_eval.protocols import REFERENCE_TASKS
 
     reference = REFERENCE_TASKS[task_name]
@@ -58,5 +61,5 @@ def corpus_scores(task_name: str, lang: str, records: list[dict]) -> dict[str, f
     if not ok or reference.corpus is None:
         return {}
     values = reference.corpus(ok, lang)
-    return {ours: values[theirs] if isinstance(values[theirs], str) else float(values[theirs])
-            for theirs, ours in reference.corpus_reported if theirs in values}
+    return {ours: values[theirs] if values[theirs] is None or isinstance(values[theirs], str)
+            else float(values[theirs]) for theirs, ours in reference.corpus_reported if theirs in values}

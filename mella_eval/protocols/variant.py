@@ -59,7 +59,10 @@ def reference_variant(task: Task) -> Task:
         generation=first,
         lang_generation={lang: s for lang, s in settings.items() if s != first},
         metrics=reference.metric_names,
-        judge=None,
+        judge=reference.judge,
+        # The reference sends no system turn (xChat's system prompt is part of its prompt text).
+        system_prompt=None,
+        fields={ours: theirs for ours, theirs in task.fields.items() if ours != "system_prompt"},
     )
 
 
