@@ -26,6 +26,7 @@ hypotheses without any reference, streams of unequal length) go to sacrebleu its
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -71,13 +72,19 @@ _CHAR_CACHE: OrderedDict = OrderedDict()
 CACHE_ENTRIES = 8  # corpora: e.g. one task's languages
 
 
+_CACHE_LOCK = threading.Lock()  # scoring may run in threads
+
+
 def _cached(cache: OrderedDict, key, compute):
-    if key in cache:
-        cache.move_to_end(key)
-        return cache[key]
-    value = cache[key] = compute()
-    if len(cache) > CACHE_ENTRIES:
-        cache.popitem(last=False)
+    with _CACHE_LOCK:
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+    value = compute()
+    with _CACHE_LOCK:
+        cache[key] = value
+        if len(cache) > CACHE_ENTRIES:
+            cache.popitem(last=False)
     return value
 
 
