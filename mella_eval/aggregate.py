@@ -78,13 +78,18 @@ def add_confidence_intervals(scores: list[dict], records: list[dict], metric_kin
         in id order and then put in record order: the order of samples.jsonl changes nothing,
         and the corpus keeps the order it was scored in (its statistics are then cached)."""
         order = sorted(range(len(ids)), key=lambda j: ids[j])
-        key = (task, lang, len(ids), *extra)
-        if key not in counts_cache:
-            counts_cache[key] = bootstrap_counts(len(ids), n_boot, stream_seed(seed, task, lang, *extra))
         rank = [0] * len(ids)
         for k, j in enumerate(order):
             rank[j] = k
-        return counts_cache[key][:, rank]
+        key = (task, lang, tuple(rank), *extra)
+        if key not in counts_cache:
+            # One (task, lang) at a time: score rows come grouped, and a matrix is 8 bytes per
+            # sample and resample, so keeping every group's would grow with the whole run.
+            if any(k[:2] != (task, lang) for k in counts_cache):
+                counts_cache.clear()
+            counts_cache[key] = bootstrap_counts(len(ids), n_boot, stream_seed(seed, task, lang, *extra),
+                                                 columns=rank)
+        return counts_cache[key]
 
     for row in scores:
         row["ci_low"] = row["ci_high"] = None

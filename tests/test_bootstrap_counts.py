@@ -19,3 +19,18 @@ def test_blocked_counts_equal_the_whole_matrix(n, n_boot, seed):
     want = whole_matrix(n, n_boot, seed)
     assert got.dtype == want.dtype and got.shape == want.shape
     assert np.array_equal(got, want) and (got.sum(axis=1) == n).all()
+
+
+@pytest.mark.parametrize("n,n_boot,seed", [(70001, 40, 2), (12345, 90, [0, 7, 8]), (2, 1000, 1)])
+def test_draws_made_in_blocks_are_the_one_call_stream(n, n_boot, seed):
+    """Many row blocks (odd sizes, odd n): the same numbers as one (n_boot, n) draw."""
+    assert np.array_equal(bootstrap_counts(n, n_boot, seed), whole_matrix(n, n_boot, seed))
+
+
+def test_columns_put_the_counts_in_that_order():
+    rng = np.random.default_rng(4)
+    for n in (1, 9, 3000):
+        columns = rng.permutation(n)
+        want = whole_matrix(n, 500, 6)[:, columns]
+        got = bootstrap_counts(n, 500, 6, columns=columns)
+        assert got.flags.c_contiguous and np.array_equal(got, want)

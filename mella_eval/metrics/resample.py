@@ -106,24 +106,27 @@ def stream_seed(seed: int, *key: str) -> list[int]:
     return [int(seed), *(zlib.crc32(part.encode("utf-8")) for part in key)]
 
 
-def bootstrap_counts(n: int, n_boot: int, seed: int | list[int]) -> "np.ndarray":  # noqa: F821
+def bootstrap_counts(n: int, n_boot: int, seed: int | list[int], columns=None) -> "np.ndarray":  # noqa: F821
     """(n_boot, n) float64 matrix: row b counts how often each of the n items is drawn in
-    bootstrap resample b (n draws with replacement). Same seed -> same matrix."""
+    bootstrap resample b (n draws with replacement). Same seed -> same matrix. `columns` (a
+    permutation of range(n)) puts the columns in that order: the result is `counts[:, columns]`.
+
+    Only the result is held whole: the draws are made a block of rows at a time. numpy's
+    Generator keeps its leftover 32 random bits in the bit generator's state, so the blocks draw
+    exactly the numbers one (n_boot, n) call draws (tests/test_bootstrap_counts.py)."""
     import numpy as np
 
     if n < 1:
         raise ValueError("cannot resample zero items")
     rng = np.random.default_rng(seed)
-    draws = rng.integers(0, n, size=(n_boot, n))  # in one call: the same stream as always
-    # Counted a block of rows at a time into the result: the whole-matrix offsets, bincount and
-    # float copy at once held 4 matrices (32 bytes per sample and replicate), this 2 and a block.
     counts = np.empty((n_boot, n), dtype=np.float64)
     rows_per_block = max(1, (1 << 20) // n)
     for start in range(0, n_boot, rows_per_block):
-        block = draws[start:start + rows_per_block]
-        k = block.shape[0]
+        k = min(rows_per_block, n_boot - start)
+        block = rng.integers(0, n, size=(k, n))
         flat = (block + (np.arange(k) * n)[:, None]).ravel()
-        counts[start:start + k] = np.bincount(flat, minlength=k * n).reshape(k, n)
+        block_counts = np.bincount(flat, minlength=k * n).reshape(k, n)
+        counts[start:start + k] = block_counts if columns is None else block_counts[:, columns]
     return counts
 
 
