@@ -216,24 +216,22 @@ def _rule(lang: str) -> _Rule:
                          "mella_eval/metrics/keywords.py") from None
 
 
-class _LetterTable(dict):
-    """`str.translate` table, filled on first use: "w" for a letter, mark or digit, else " "."""
+class _Table(dict):
+    """A `str.translate` table filled on first use by `rule(character)` (a whole text is then
+    mapped in C, not character by character)."""
 
-    def __missing__(self, cp: int) -> str:
-        self[cp] = cls = "w" if unicodedata.category(chr(cp))[0] in "LMN" else " "
-        return cls
+    def __init__(self, rule: Callable[[str], str | int | None]):
+        super().__init__()
+        self.rule = rule
 
-
-class _NoSpaceTable(dict):
-    """`str.translate` table, filled on first use: whitespace and format characters deleted."""
-
-    def __missing__(self, cp: int) -> int | None:
-        ch = chr(cp)
-        self[cp] = out = None if ch.isspace() or unicodedata.category(ch) == "Cf" else cp
+    def __missing__(self, cp: int):
+        self[cp] = out = self.rule(chr(cp))
         return out
 
 
-_LETTERS, _NO_SPACE = _LetterTable(), _NoSpaceTable()
+# "w" for a letter, mark or digit, else " "; and whitespace and format characters deleted.
+_LETTERS = _Table(lambda ch: "w" if unicodedata.category(ch)[0] in "LMN" else " ")
+_NO_SPACE = _Table(lambda ch: None if ch.isspace() or unicodedata.category(ch) == "Cf" else ord(ch))
 _RUN = re.compile("w+")
 
 
@@ -276,16 +274,17 @@ class _Prediction:
     """A prediction's words, indexed by form and stem: each keyword word looks up the positions
     it matches instead of being compared with every word."""
 
-    def __init__(self, words: list[_Word]):
+    def __init__(self, words: list[_Word], rule: _Rule):
         self.words = words
         self.by_form: dict[str, set[int]] = {}
         self.by_stem: dict[str, set[int]] = {}  # any reading
         self.by_first_stem: dict[str, set[int]] = {}
         for i, w in enumerate(words):
             self.by_form.setdefault(w.form, set()).add(i)
-            self.by_first_stem.setdefault(w.stems[0], set()).add(i)
-            for stem in w.stems:
-                self.by_stem.setdefault(stem, set()).add(i)
+            if rule.stemmer:  # stems are only compared where the rule stems
+                self.by_first_stem.setdefault(w.stems[0], set()).add(i)
+                for stem in w.stems:
+                    self.by_stem.setdefault(stem, set()).add(i)
 
     def positions(self, kw: _Word, rule: _Rule) -> set[int]:
         """Where a prediction word matches the keyword word `kw`."""
@@ -355,8 +354,10 @@ def keyword_accuracy(prediction: str, keywords: Sequence[Sequence[str] | str],
     that `prediction` mentions, by the matching rule of `lang` (see the module docstring)."""
     rule = _rule(lang)
     groups = _normalise_keywords(keywords)
-    pred_words = _Prediction(_analyse(prediction, rule) if rule.mode == "tokens" else [])
-    pred_flat = _nospace(prediction)
+    # The prediction is prepared once, only as its language's rule reads it.
+    tokens = rule.mode == "tokens"
+    pred_words = _Prediction(_analyse(prediction, rule), rule) if tokens else None
+    pred_flat = None if tokens else _nospace(prediction)
     korean_words = lru_cache(maxsize=1)(lambda: _words(_clean(prediction)))
 
     def found(variant: str) -> bool:
