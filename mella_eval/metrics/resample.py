@@ -94,7 +94,10 @@ def _statistics(metric: str, lang: str, tokenizer: str, hypotheses: tuple[str, .
 
     scorer = _metric(metric, lang)
     hyps = [nfc(h) for h in hypotheses]
-    rows = scorer._extract_corpus_statistics(hyps, reference_streams(references))
+    # The same rows as sacrebleu's own _extract_corpus_statistics, n-grams matched with numpy.
+    from mella_eval.metrics.ngram_stats import extract_statistics
+
+    rows = extract_statistics(scorer, hyps, reference_streams(references))
     rows = tuple(tuple(int(x) for x in row) for row in rows)
     return CorpusStatistics(metric, lang, rows, scorer, signature_of(metric, lang, scorer))
 
