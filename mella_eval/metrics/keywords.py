@@ -271,39 +271,40 @@ def _analyse(text: str, rule: _Rule) -> list[_Word]:
 
 
 class _Prediction:
-    """A prediction's words, indexed by form and stem: each keyword word looks up the positions
-    it matches instead of being compared with every word."""
+    """A prediction's words, indexed by form and stem as bit masks of positions (bit i: word i):
+    each keyword word looks up where it matches instead of being compared with every word."""
 
     def __init__(self, words: list[_Word], rule: _Rule):
         self.words = words
-        self.by_form: dict[str, set[int]] = {}
-        self.by_stem: dict[str, set[int]] = {}  # any reading
-        self.by_first_stem: dict[str, set[int]] = {}
+        self.by_form: dict[str, int] = {}
+        self.by_stem: dict[str, int] = {}  # any reading
+        self.by_first_stem: dict[str, int] = {}
         for i, w in enumerate(words):
-            self.by_form.setdefault(w.form, set()).add(i)
+            bit = 1 << i
+            self.by_form[w.form] = self.by_form.get(w.form, 0) | bit
             if rule.stemmer:  # stems are only compared where the rule stems
-                self.by_first_stem.setdefault(w.stems[0], set()).add(i)
+                self.by_first_stem[w.stems[0]] = self.by_first_stem.get(w.stems[0], 0) | bit
                 for stem in w.stems:
-                    self.by_stem.setdefault(stem, set()).add(i)
+                    self.by_stem[stem] = self.by_stem.get(stem, 0) | bit
 
-    def positions(self, kw: _Word, rule: _Rule) -> set[int]:
-        """Where a prediction word matches the keyword word `kw`."""
-        found = set(self.by_form.get(kw.form, ()))
+    def positions(self, kw: _Word, rule: _Rule) -> int:
+        """The mask of the prediction words that match the keyword word `kw`."""
+        found = self.by_form.get(kw.form, 0)
         if rule.stemmer:
             stem = kw.stems[0]
             if len(stem) >= rule.min_stem:
                 # A prediction word that is the bare stem matches only when the keyword's ending
                 # is short (zero-ending forms: книг, káv); "рак" (crab) is not "ракија" (stem rak).
-                long_ending = len(kw.form) - len(stem) > 2
-                found.update(i for i in self.by_stem.get(stem, ())
-                             if not (long_ending and self.words[i].form == stem))
+                bare = self.by_form.get(stem, 0) if len(kw.form) - len(stem) > 2 else 0
+                found |= self.by_stem.get(stem, 0) & ~bare
             # The stemmer cut the keyword shorter than its inflected forms (штатив -> штат,
             # but штативе -> штатив): the prediction's stem is the keyword itself.
             if len(kw.form) >= rule.min_stem:
-                found.update(self.by_first_stem.get(kw.form, ()))
+                found |= self.by_first_stem.get(kw.form, 0)
         if rule.max_tail > 0 and len(kw.pfx) >= _MIN_PREFIX:
-            found.update(i for i, w in enumerate(self.words) if w.pfx.startswith(kw.pfx)
-                         and len(w.pfx) - len(kw.pfx) <= rule.max_tail)
+            for i, w in enumerate(self.words):
+                if w.pfx.startswith(kw.pfx) and len(w.pfx) - len(kw.pfx) <= rule.max_tail:
+                    found |= 1 << i
         return found
 
 
@@ -315,8 +316,8 @@ def _tokens_match(variant: str, pred: _Prediction, rule: _Rule) -> bool:
     for j, word in enumerate(kw[1:], start=1):  # a multi-word keyword: consecutive words
         if not starts:
             break
-        starts &= {i - j for i in pred.positions(word, rule)}
-    return bool(starts)
+        starts &= pred.positions(word, rule) >> j
+    return starts != 0
 
 
 def _nospace(text: str) -> str:
