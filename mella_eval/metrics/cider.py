@@ -140,7 +140,9 @@ def cider_d(hypotheses: list[str], references: list[list[str]], lang: str) -> Ci
     for refs in ref_grams:  # a sample counts once per n-gram, however many references have it
         doc_freq.update(set(chain.from_iterable(chain.from_iterable(refs))))
     log_n = math.log(len(hypotheses))
-    idf = {gram: log_n - math.log(max(1, df)) for gram, df in doc_freq.items()}
+    # idf = log N - log max(1, df): one logarithm per distinct df (df >= 1 here), mapped in C.
+    by_df = {df: log_n - math.log(max(1, df)) for df in set(doc_freq.values())}
+    idf = dict(zip(doc_freq, map(by_df.__getitem__, doc_freq.values())))
     unseen = log_n - math.log(1)  # an n-gram in no reference (df 0 counts as 1)
 
     per_sample: list[float] = []
