@@ -111,9 +111,10 @@ class _CharClasses(dict):
 
 
 _CLASSES = _CharClasses()
-# The tokens of step 2, matched on the text's class string. X is skipped wherever it stands; a
-# punctuation mark stays in a word when the word's last kept character and the very next
-# character are digits (3.5, 1,000, 10:30).
+# The tokens of step 2, matched on the text's class string: a no-space character with its marks,
+# a word (letters, digits, marks, joiners), or one punctuation mark or symbol; S, and J or X
+# outside a token, match nothing. X is skipped wherever it stands; a punctuation mark stays in a
+# word when the word's last kept character and the very next character are digits (3.5, 1,000).
 _DIGIT_RUN = r"D(?:X*P(?=D))?"
 _TOKEN = re.compile(rf"C[MJX]*|(?:[ML]|{_DIGIT_RUN})(?:[MJLX]|{_DIGIT_RUN})*|[PO]")
 
