@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import math
 
-from mella_eval.metrics.resample import (bootstrap_counts, corpus_statistics, percentile_interval,
-                                         resampled_means, stream_seed)
+from mella_eval.metrics.resample import (bootstrap_counts, corpus_statistics, count_blocks,
+                                         percentile_interval, resampled_means, stream_seed)
 from mella_eval.metrics.text import scored_prediction
 
 BOOTSTRAP_METHOD = ("percentile bootstrap over the samples of each (task, lang); corpus metrics "
@@ -71,25 +71,19 @@ def add_confidence_intervals(scores: list[dict], records: list[dict], metric_kin
     for record in records:
         by_key.setdefault((record["task"], record["lang"]), []).append(record)
     replicates: dict[tuple[str, str, str], object] = {}
-    counts_cache: dict[tuple, object] = {}
 
-    def counts_for(task: str, lang: str, ids: list[str], *extra: str):
+    def counts_for(task: str, lang: str, ids: list[str], *extra: str, blocks: bool = False):
         """Resample counts for samples `ids` (in record order). They are drawn for the samples
         in id order and then put in record order: the order of samples.jsonl changes nothing,
-        and the corpus keeps the order it was scored in (its statistics are then cached)."""
+        and the corpus keeps the order it was scored in (its statistics are then cached).
+        `blocks`: the rows a block at a time (`count_blocks`), for exact integer sums; a mean of
+        floats takes the whole matrix, so its sums are added in one fixed order."""
         order = sorted(range(len(ids)), key=lambda j: ids[j])
         rank = [0] * len(ids)
         for k, j in enumerate(order):
             rank[j] = k
-        key = (task, lang, tuple(rank), *extra)
-        if key not in counts_cache:
-            # One (task, lang) at a time: score rows come grouped, and a matrix is 8 bytes per
-            # sample and resample, so keeping every group's would grow with the whole run.
-            if any(k[:2] != (task, lang) for k in counts_cache):
-                counts_cache.clear()
-            counts_cache[key] = bootstrap_counts(len(ids), n_boot, stream_seed(seed, task, lang, *extra),
-                                                 columns=rank)
-        return counts_cache[key]
+        make = count_blocks if blocks else bootstrap_counts
+        return make(len(ids), n_boot, stream_seed(seed, task, lang, *extra), columns=rank)
 
     for row in scores:
         row["ci_low"] = row["ci_high"] = None
@@ -109,7 +103,7 @@ def add_confidence_intervals(scores: list[dict], records: list[dict], metric_kin
                 value = stats.score()
                 if row["value"] is not None:
                     reps = stats.resampled_scores(counts_for(row["task"], row["lang"],
-                                                             [r["id"] for r in ok]))
+                                                             [r["id"] for r in ok], blocks=True))
         elif kind == "ratio":
             used, reps, value = _ratio(row, group, counts_for)
         else:

@@ -54,8 +54,13 @@ def extract_statistics(scorer, hyps: list[str],
     prep = scorer._preprocess_segment
     prepared = [prep(h) for h in hyps]
     prepared_refs = _prepared_references(scorer, per_hyp)
+    rows_of = _bleu_rows if kind is BLEU else _chrf_rows
     try:
-        rows = (_bleu_rows if kind is BLEU else _chrf_rows)(scorer, prepared, prepared_refs)
+        # In chunks of sentences: the rows are per sentence, and the n-gram arrays of a whole
+        # corpus at once took ~40 KB per sentence.
+        rows = [row for start in range(0, len(prepared), CHUNK_SENTENCES)
+                for row in rows_of(scorer, prepared[start:start + CHUNK_SENTENCES],
+                                   prepared_refs[start:start + CHUNK_SENTENCES])]
     except _TooLarge:
         return scorer._extract_corpus_statistics(hyps, ref_streams)
     counts = {len(refs) for refs in per_hyp}
@@ -70,6 +75,7 @@ _REFERENCE_CACHE: OrderedDict = OrderedDict()
 # The last few corpora's chrF character statistics: chrF and chrF++ share them.
 _CHAR_CACHE: OrderedDict = OrderedDict()
 CACHE_ENTRIES = 8  # corpora: e.g. one task's languages
+CHUNK_SENTENCES = 256
 
 
 _CACHE_LOCK = threading.Lock()  # scoring may run in threads

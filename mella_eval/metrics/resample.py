@@ -49,12 +49,16 @@ class CorpusStatistics:
 
     def resampled_scores(self, counts) -> "np.ndarray":  # noqa: F821
         """Scores of the resamples given by `counts` (shape (B, n): times sentence i is drawn
-        in resample b). The summed statistics are exact integers (float64 holds integers up to
+        in resample b, or its row blocks). The summed statistics are exact integers (float64 holds integers up to
         2**53), so the result does not depend on the BLAS summation order."""
         import numpy as np
 
         stats = np.asarray(self.rows, dtype=np.float64)
-        sums = np.rint(np.asarray(counts, dtype=np.float64) @ stats).astype(np.int64)
+        # `counts` may also be `count_blocks(...)`: integer sums are exact in any blocking, so
+        # the matrix need not be held whole.
+        blocks = counts if hasattr(counts, "__next__") else [(0, counts)]
+        sums = np.vstack([np.rint(np.asarray(block, dtype=np.float64) @ stats).astype(np.int64)
+                          for _, block in blocks])
         compute = self.scorer._compute_score_from_stats
         return np.array([float(compute(row).score) for row in sums.tolist()], dtype=np.float64)
 
@@ -112,25 +116,30 @@ def stream_seed(seed: int, *key: str) -> list[int]:
 def bootstrap_counts(n: int, n_boot: int, seed: int | list[int], columns=None) -> "np.ndarray":  # noqa: F821
     """(n_boot, n) float64 matrix: row b counts how often each of the n items is drawn in
     bootstrap resample b (n draws with replacement). Same seed -> same matrix. `columns` (a
-    permutation of range(n)) puts the columns in that order: the result is `counts[:, columns]`.
+    permutation of range(n)) puts the columns in that order: the result is `counts[:, columns]`."""
+    import numpy as np
 
-    Only the result is held whole: the draws are made a block of rows at a time. numpy's
-    Generator keeps its leftover 32 random bits in the bit generator's state, so the blocks draw
-    exactly the numbers one (n_boot, n) call draws (tests/test_bootstrap_counts.py)."""
+    counts = np.empty((n_boot, n), dtype=np.float64)
+    for start, block in count_blocks(n, n_boot, seed, columns):
+        counts[start:start + len(block)] = block
+    return counts
+
+
+def count_blocks(n: int, n_boot: int, seed: int | list[int], columns=None):
+    """`bootstrap_counts`' rows a block at a time: (first row, block). The draws are made per
+    block: numpy's Generator keeps its leftover 32 random bits in the bit generator's state, so
+    the blocks draw exactly the numbers one (n_boot, n) call draws (tests/test_bootstrap_counts.py)."""
     import numpy as np
 
     if n < 1:
         raise ValueError("cannot resample zero items")
     rng = np.random.default_rng(seed)
-    counts = np.empty((n_boot, n), dtype=np.float64)
-    rows_per_block = max(1, (1 << 20) // n)
+    rows_per_block = max(1, (1 << 18) // n)  # the block's temporaries: ~8 MB
     for start in range(0, n_boot, rows_per_block):
         k = min(rows_per_block, n_boot - start)
-        block = rng.integers(0, n, size=(k, n))
-        flat = (block + (np.arange(k) * n)[:, None]).ravel()
-        block_counts = np.bincount(flat, minlength=k * n).reshape(k, n)
-        counts[start:start + k] = block_counts if columns is None else block_counts[:, columns]
-    return counts
+        flat = (rng.integers(0, n, size=(k, n)) + (np.arange(k) * n)[:, None]).ravel()
+        block = np.bincount(flat, minlength=k * n).reshape(k, n).astype(np.float64)
+        yield start, block if columns is None else block[:, columns]
 
 
 def resampled_means(values, counts) -> "np.ndarray":  # noqa: F821
