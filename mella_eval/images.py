@@ -27,6 +27,7 @@ import os
 import re
 import stat
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 from mella_eval.messages import ImagePart
@@ -170,13 +171,18 @@ def describe_pil_error(e: Exception) -> str:
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
+@lru_cache(maxsize=256)
+def _resolved_root(root: Path) -> Path:
+    return root.resolve()  # the dataset folders: resolved once, not once per image
+
+
 def _confine(path: Path, roots: Sequence[Path]) -> None:
     try:
         resolved = Path(path).resolve()
     except (OSError, RuntimeError) as e:  # a symlink loop
         raise ImageProblem(f"cannot resolve image path {path}: {e}") from None
     for root in roots:
-        if resolved.is_relative_to(Path(root).resolve()):
+        if resolved.is_relative_to(_resolved_root(Path(root))):
             return
     where = " or ".join(str(r) for r in roots) or "the dataset folder"
     raise ImageProblem(
