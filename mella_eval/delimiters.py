@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 
 CANDIDATE = "candidate"
 TAG_DIGITS = 16
@@ -52,7 +53,7 @@ def template_tag_names(*templates: str) -> tuple[str, ...]:
 
 def neutralise_tags(text: str, names: tuple[str, ...]) -> tuple[str, int]:
     """`text` with every tag-like spelling of `names` defused, and how many there were."""
-    if not text:
+    if not text or not may_hold_tag(text):
         return text, 0
     skeleton, origin = _skeleton(text)
     pattern = re.compile(f"[{_ANGLES}]\\s*[{_SLASHES}]?\\s*(?:{'|'.join(map(re.escape, names))})"
@@ -75,9 +76,31 @@ def _skeleton(text: str) -> tuple[str, list[int]]:
     chars: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(text):
-        if unicodedata.category(ch) == "Cf":  # zero-width space/joiner, bidi marks, soft hyphen
-            continue
-        folded = unicodedata.normalize("NFKC", ch).casefold()
-        chars.append(folded)
-        origin.extend([i] * len(folded))
+        folded = _fold(ch)
+        if folded:
+            chars.append(folded)
+            origin.extend([i] * len(folded))
     return "".join(chars), origin
+
+
+@lru_cache(maxsize=65536)
+def _fold(ch: str) -> str:
+    if unicodedata.category(ch) == "Cf":  # zero-width space/joiner, bidi marks, soft hyphen
+        return ""
+    return unicodedata.normalize("NFKC", ch).casefold()
+
+
+# Characters whose fold holds an opening angle, and those seen without one (bounded).
+_ANGLED: set[str] = set()
+_PLAIN: set[str] = set()
+
+
+def may_hold_tag(text: str) -> bool:
+    """Whether `text` has a character that folds to an opening angle: without one, no tag
+    spelling can be in it, and neutralise_tags has nothing to do."""
+    chars = set(text)
+    for ch in chars - _PLAIN - _ANGLED:  # characters not seen before
+        if len(_PLAIN) > 100_000:  # bound the memory a text of every code point could take
+            _PLAIN.clear()
+        (_ANGLED if any(a in _fold(ch) for a in _ANGLES) else _PLAIN).add(ch)
+    return not _ANGLED.isdisjoint(chars)

@@ -34,7 +34,7 @@ from collections import Counter
 from functools import lru_cache
 from typing import NamedTuple
 
-from mella_eval.delimiters import _ANGLES, _skeleton, neutralise_tags
+from mella_eval.delimiters import neutralise_tags
 from mella_eval.languages import MELLA_LANGS
 from mella_eval.metrics.keywords import sr_to_latin
 
@@ -347,23 +347,6 @@ def _table() -> _Table:
                   {s: tuple(v) for s, v in rows_of.items()})
 
 
-# Characters whose delimiter skeleton (delimiters._skeleton folds character by character) holds
-# an opening angle, and those seen without one. A text with no such character cannot contain a
-# tag, so neutralise_tags is only called when one is there.
-_ANGLED: set[str] = set()
-_PLAIN: set[str] = set()
-
-
-def _may_hold_tag(text: str) -> bool:
-    chars = set(text)
-    for ch in chars - _PLAIN - _ANGLED:  # characters not seen before
-        if len(_PLAIN) > 100_000:  # bound the memory a text of every code point could take
-            _PLAIN.clear()
-        folded = _skeleton(ch)[0]
-        (_ANGLED if any(a in folded for a in _ANGLES) else _PLAIN).add(ch)
-    return not _ANGLED.isdisjoint(chars)
-
-
 _FOLD_KEYS = frozenset(map(chr, _FOLD))
 
 
@@ -387,7 +370,7 @@ def _detect(text: str) -> tuple[str, ...]:
         name, rx = table.rows[i]
         if name not in found and rx.search(norm):
             found.append(name)
-    if _may_hold_tag(text) and neutralise_tags(text, DELIMITER_NAMES)[1]:
+    if neutralise_tags(text, DELIMITER_NAMES)[1]:  # it returns at once without an angle
         found.append("fake-delimiter")
     return tuple(found)
 
