@@ -9,11 +9,10 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fault_server import FaultServer, reply  # noqa: E402
-from test_pangeabench import fixture_tasks  # noqa: E402,F401
+from test_pangeabench import fixture_tasks  # noqa: E402,F401  (the PangeaBench fixtures)
 
 from mella_eval.cli import main  # noqa: E402
 from mella_eval.protocols import reference_judges as rj  # noqa: E402
