@@ -46,3 +46,9 @@ class Interrupted(KeyboardInterrupt):
     @property
     def exit_code(self) -> int:
         return 128 + self.signum
+
+
+def exception_line(exc: BaseException) -> str:
+    """'Type: first line of the message' (or just the type): an error kept in a record or a row."""
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__

@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 from mella_eval.delimiters import neutralise_tags
 from mella_eval.languages import MELLA_LANGS
-from mella_eval.metrics.keywords import sr_to_latin
+from mella_eval.metrics.stemming import sr_to_latin
 
 try:  # the parsed form of the patterns, for the pre-filter (_needs); sre_* before Python 3.11
     import re._constants as _sre

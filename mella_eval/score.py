@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from statistics import fmean
 
+from mella_eval.errors import exception_line
 from mella_eval.metrics.keywords import not_applicable_count
 from mella_eval.metrics.registry import METRICS
 from mella_eval.metrics.resample import corpus_statistics
@@ -126,8 +127,7 @@ def rescore_whole_corpus_metrics(tasks, records: list[dict]) -> None:
 
 def record_failure(records: list[dict], metrics, exc: Exception) -> None:
     """Drop partial values of `metrics` and keep why they failed on each record."""
-    first_line = (str(exc).strip().splitlines() or [""])[0]
-    message = f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__
+    message = exception_line(exc)
     for r in records:
         for metric in metrics:
             (r.get("metrics") or {}).pop(metric, None)
@@ -163,10 +163,9 @@ def score_records(tasks: list[Task], records: list[dict]) -> list[dict]:
                         continue
                     rows.append(_score_row(task.name, lang, metric, lang_records))
                 except Exception as exc:  # noqa: BLE001
-                    first_line = (str(exc).strip().splitlines() or [""])[0]
                     rows.append({"task": task.name, "lang": lang, "metric": metric, "value": None,
                                  "n": 0, "failed": len(lang_records),
-                                 "error": f"{metric} failed: {type(exc).__name__}: {first_line}"})
+                                 "error": f"{metric} failed: {exception_line(exc)}"})
     return rows
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from mella_eval.errors import MellaError
 from mella_eval.languages import MELLA_LANGS
-from mella_eval.metrics.keywords import _RULES, ar_light10, keyword_accuracy, sr_to_latin
+from mella_eval.metrics.keywords import _RULES, keyword_accuracy
+from mella_eval.metrics.stemming import ar_light10, sr_to_latin
 
 SAMPLES = Path(__file__).resolve().parents[1] / "tasks/data/mella_sample/samples.jsonl"
 

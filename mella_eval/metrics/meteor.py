@@ -73,7 +73,7 @@ class SnowballStem:
         if algorithm not in snowballstemmer.algorithms():
             raise MellaError(f"snowballstemmer has no {algorithm!r} stemmer (languages.py names it); "
                              "upgrade: pip install 'snowballstemmer>=3.1'")
-        from mella_eval.metrics.keywords import snowball_stem_word
+        from mella_eval.metrics.stemming import snowball_stem_word
 
         self.algorithm = algorithm
         self.stem = snowball_stem_word(algorithm)  # cached, shared with keyword accuracy

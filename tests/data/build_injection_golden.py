@@ -76,7 +76,7 @@ def ar_variants(rng: random.Random, text: str) -> str:
 
 
 def spellings(rng: random.Random, text: str) -> list[str]:
-    from mella_eval.metrics.keywords import sr_to_latin
+    from mella_eval.metrics.stemming import sr_to_latin
     out = [text.upper(), text.title(), text.swapcase(), fullwidth(text),
            sprinkle(rng, text, INVISIBLE, 0.3), unicodedata.normalize("NFD", text),
            unicodedata.normalize("NFKD", text),
