@@ -176,9 +176,24 @@ def _resolved_root(root: Path) -> Path:
     return root.resolve()  # the dataset folders: resolved once, not once per image
 
 
+@lru_cache(maxsize=1024)
+def _resolved_folder(folder: Path) -> Path:
+    return folder.resolve()
+
+
+def _resolved(path: Path) -> Path:
+    """`path.resolve()`, its folder resolved once per folder: a file that is not itself a
+    symlink resolves to its resolved folder plus its name (one lstat per image, not one per
+    path component)."""
+    if path.name in ("", ".", "..") or path.is_symlink():
+        return path.resolve()
+    folder = path.parent if path.is_absolute() else Path.cwd() / path.parent  # not normalised:
+    return _resolved_folder(folder) / path.name  # ".." after a symlink is the link's parent's
+
+
 def _confine(path: Path, roots: Sequence[Path]) -> None:
     try:
-        resolved = Path(path).resolve()
+        resolved = _resolved(Path(path))
     except (OSError, RuntimeError) as e:  # a symlink loop
         raise ImageProblem(f"cannot resolve image path {path}: {e}") from None
     for root in roots:

@@ -7,6 +7,7 @@ import os
 import struct
 import threading
 import zlib
+from pathlib import Path
 
 import pytest
 
@@ -239,6 +240,28 @@ def test_image_paths_outside_the_dataset_folder_are_refused(linguistic, copy_sam
     allowed = errors_by_id(load_samples(linguistic, ["ar"], data_dir=copy_sample,
                                         allow_external_images=True))
     assert all(e is None for e in allowed.values())
+
+
+def test_a_folder_symlink_leading_out_is_refused(linguistic, copy_sample, tmp_path):
+    """Folders are resolved once per folder: a symlinked folder, and '..' after one (the link's
+    target's parent, not the lexical one), still lead out."""
+    rows = [r for r in read_rows(copy_sample) if r["lang"] == "ar"]
+    out = tmp_path / "out" / "deep"
+    out.mkdir(parents=True)
+    for name in ("secret.jpg", "../secret.jpg"):
+        (out / name).write_bytes((copy_sample / rows[0]["image"]).read_bytes())
+    (copy_sample / "images" / "outdir").symlink_to(out, target_is_directory=True)
+    all_rows = read_rows(copy_sample)
+    ar = [r for r in all_rows if r["lang"] == "ar"]
+    ar[0]["image"] = "images/outdir/secret.jpg"
+    ar[1]["image"] = "images/outdir/../secret.jpg"  # tmp_path/out/secret.jpg, outside
+    ar[2]["image"] = "images/outdir/../../" + Path(rows[2]["image"]).name  # tmp_path/...: outside
+    write_rows(copy_sample, all_rows)
+    errors = errors_by_id(load_samples(linguistic, ["ar"], data_dir=copy_sample))
+    assert "outside the dataset folder" in errors[ar[0]["id"]]
+    assert "outside the dataset folder" in errors[ar[1]["id"]]
+    assert errors[ar[2]["id"]] is not None
+    assert all(e is None for i, e in errors.items() if i not in {r["id"] for r in ar[:3]})
 
 
 # -- smaller rows: languages, references ---------------------------------------------------
