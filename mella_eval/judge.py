@@ -13,6 +13,10 @@ bounded concurrency and retries. Each judgement ends with a status:
 
 A failure is never a score. With `--wrong-language zero`, an answer in the wrong language gets
 zero judge scores without a request; with `flag` it is judged like any other and only flagged.
+Under `--protocol reference` a PangeaBench task's judge is the paper code's
+(mella_eval/protocols/reference_judges.py): asked once, at its own temperature, its reply read
+its way (an unreadable LLaVA-Bench reply is the reference's [-1, -1], a Prometheus reply without
+a score is asked again up to its `parse_retries`), and its own language rule applied.
 
 A candidate is untrusted text: the rubric delimits it with tags it cannot forge and defuses
 delimiter look-alikes (mella_eval/delimiters.py). Answers sent to the judge that look like an
