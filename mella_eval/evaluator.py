@@ -207,7 +207,14 @@ def without_judge(task):
     """The task as scored without its judge: its other metrics only."""
     if task.judge is None:
         return task
-    metrics = tuple(m for m in task.metrics if METRICS[m].kind not in ("judge", "ratio"))
+    judged = set()
+    if task.protocol == "reference":  # the reference's corpus values of its judge's scores
+        from mella_eval.protocols import REFERENCE_TASKS
+
+        reference = REFERENCE_TASKS[task.name]
+        judged = {ours for _, ours in reference.corpus_reported} if reference.judge else set()
+    metrics = tuple(m for m in task.metrics
+                    if METRICS[m].kind not in ("judge", "ratio") and m not in judged)
     if not metrics:
         raise MellaError(f"task {task.name}: --no-judge leaves no metric to report")
     return replace(task, metrics=metrics, judge=None)

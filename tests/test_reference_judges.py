@@ -170,3 +170,21 @@ def test_xchatbench_reference_run_reasks_a_reply_without_a_score(fixture_tasks, 
     assert "system_prompt" not in records[0]
     scores = [s for s in results["scores"] if s["metric"] == "ref_xchat_score"]
     assert scores and all(s["value"] == 4.0 for s in scores)
+
+
+def test_no_judge_under_the_reference_protocol_says_what_is_left(fixture_tasks, tmp_path):
+    """--no-judge drops the reference judge's scores and the relative scores made of them."""
+    from mella_eval.evaluator import without_judge
+    from mella_eval.errors import MellaError
+    from mella_eval.protocols.variant import apply_protocol
+    from mella_eval.tasks import TaskRegistry
+
+    for name in ("m_llava_bench", "xchatbench"):
+        task = apply_protocol(TaskRegistry([fixture_tasks]).resolve(str(fixture_tasks / f"{name}.yaml")),
+                              "reference")[0]
+        try:
+            without_judge(task)
+        except MellaError as exc:
+            assert "--no-judge leaves no metric" in str(exc)
+        else:
+            raise AssertionError(f"{name}: --no-judge kept metrics that need the judge")
