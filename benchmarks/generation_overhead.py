@@ -1,6 +1,7 @@
 """Overhead of mella-eval's generation phase over one bare `LLM.chat` call.
 
     python benchmarks/generation_overhead.py --model DIR [--requests 256] [--max-tokens 32]
+                                             [--image-size 640x480] [--stop TEXT ...]
 
 The same requests (the bundled sample's images and prompts, cycled and numbered so no two are
 identical) go once through mella-eval's generation phase (request building, message conversion,
@@ -9,6 +10,11 @@ single bare `LLM.chat` call with identical conversations and sampling parameters
 engine (prefix caching off, so neither run profits from the other). Each is timed `--repeats`
 times alternately; the best times are compared. Last line: `ratio=X.XX` (harness / bare);
 target <= 1.05 (issue 12). The harness's answers are checked equal to the bare call's.
+
+`--stop TEXT` (repeatable) ends an answer at the first TEXT it produces, on both sides: with a
+stop string the model emits at random points, answers end at different lengths, as a real
+model's do (a tiny random model otherwise always runs to --max-tokens); the answers' length
+spread is printed.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
-def build_requests(n: int, max_tokens: int, salt: str):
+def build_requests(n: int, max_tokens: int, salt: str, stop: tuple[str, ...] = ()):
     from dataclasses import replace
 
     from mella_eval.build import build_requests as build
@@ -33,7 +39,7 @@ def build_requests(n: int, max_tokens: int, salt: str):
 
     task = TaskRegistry().resolve("linguistic")[0]
     samples = load_samples(task, task.langs)
-    settings = replace(task.generation, max_new_tokens=max_tokens)
+    settings = replace(task.generation, max_new_tokens=max_tokens, stop=tuple(stop))
     base = build(task, samples, settings)
     requests = []
     for i in range(n):
@@ -81,6 +87,8 @@ def main(argv=None) -> int:
     parser.add_argument("--max-model-len", type=int, default=512)
     parser.add_argument("--image-size", default=None,
                         help="replace the sample images by distinct JPEGs of WxH (e.g. 640x480)")
+    parser.add_argument("--stop", action="append", default=[],
+                        help="stop string (repeatable): answers of varied length")
     args = parser.parse_args(argv)
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
@@ -99,7 +107,7 @@ def main(argv=None) -> int:
     harness_times, bare_times = [], []
     for repeat in range(args.repeats):
         # Harness: the generation phase as a run uses it, with a real store.
-        requests = build_requests(args.requests, args.max_tokens, f"r{repeat}-")
+        requests = build_requests(args.requests, args.max_tokens, f"r{repeat}-", tuple(args.stop))
         if args.image_size:
             requests = with_images(requests, args.image_size, seed=repeat)
         with tempfile.TemporaryDirectory() as cache, ResponseStore(cache) as store:
@@ -111,7 +119,8 @@ def main(argv=None) -> int:
         # Bare: the same conversations (prefix caching is off), images decoded beforehand, in one
         # LLM.chat call; greedy answers must be the harness's.
         conversations = [to_vllm_messages(r.messages) for r in requests]
-        params = SamplingParams(temperature=0.0, top_p=1.0, max_tokens=args.max_tokens, seed=0)
+        params = SamplingParams(temperature=0.0, top_p=1.0, max_tokens=args.max_tokens, seed=0,
+                                stop=list(args.stop) or None)
         t0 = time.perf_counter()
         outputs = backend.llm.chat(conversations, params, use_tqdm=False)
         bare_times.append(time.perf_counter() - t0)
@@ -119,7 +128,9 @@ def main(argv=None) -> int:
         mismatched = sum(completions[r.key].text != out.outputs[0].text.strip()
                          for r, out in zip(requests, outputs))
         assert mismatched == 0, f"{mismatched} of {args.requests} answers differ from bare LLM.chat"
-        print(f"repeat {repeat}: harness {harness_times[-1]:.3f} s, bare LLM.chat {bare_times[-1]:.3f} s",
+        lengths = sorted(len(out.outputs[0].token_ids) for out in outputs)
+        print(f"repeat {repeat}: harness {harness_times[-1]:.3f} s, bare LLM.chat {bare_times[-1]:.3f} s; "
+              f"answer tokens min {lengths[0]} median {lengths[len(lengths) // 2]} max {lengths[-1]}",
               flush=True)
     backend.close()
     harness, bare = min(harness_times), min(bare_times)
