@@ -10,7 +10,8 @@ counted and reported in one warning line.
 Images are read and checked in `mella_eval.images` only: regular files, at most
 `max_image_bytes`, inside the dataset's folder unless `allow_external_images`. An image file
 becomes a `FileImagePart` (path, size, sha256, type; the bytes are read again when used);
-bytes embedded in a row stay an `ImagePart` of those bytes.
+bytes embedded in a row stay an `ImagePart` of those bytes. Reading the rows themselves is
+`mella_eval.dataset_rows`.
 """
 
 from __future__ import annotations
@@ -19,19 +20,16 @@ import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
+from mella_eval.dataset_rows import Row, read_rows
 from mella_eval.errors import DataError
 from mella_eval.images import (DEFAULT_MAX_IMAGE_BYTES, FileImagePart, ImageProblem,
                                check_image, pil_image_bytes)
 from mella_eval.messages import ImagePart
 from mella_eval.metrics.text import nfc
-from mella_eval.results import iter_jsonl_objects
 from mella_eval.tasks import DatasetSource, Task
 from mella_eval.text_safety import clean_text
-
-DATA_FILE_SUFFIXES = {".jsonl": "jsonl", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
-IMAGEFOLDER_METADATA = ("metadata.jsonl", "metadata.csv")
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +53,6 @@ class Sample:
     system_prompt: str | None = None  # the item's own system turn (xChatBench), else the task's
     error: str | None = None  # why this sample cannot be evaluated (recorded, not fatal)
     extra: dict = field(default_factory=dict)
-
-
-@dataclass
-class Row:
-    values: dict
-    base_dir: Path | None  # relative image paths resolve against this
-    where: str  # "FILE line N" / "dataset row N", for messages
 
 
 @dataclass(frozen=True)
@@ -160,7 +151,7 @@ def _rows_by_language(task: Task, source: DatasetSource, langs: list[str]):
                         f"{source.describe()} has no {{lang}}: pass a --data-dir with {{lang}} in it")
     sources = [(lang, source.for_lang(lang)) for lang in langs] if source.per_language else [(None, source)]
     for lang, one in sources:
-        rows, columns = _read_rows(one)
+        rows, columns = read_rows(one)
         needed = {ours: theirs for ours, theirs in task.fields.items() if not (lang and ours == "lang")}
         missing = [f"fields.{ours} -> column {theirs!r}" for ours, theirs in needed.items()
                    if theirs not in columns]
@@ -256,70 +247,6 @@ def _task_fields(task: Task, v: dict, sample: Sample) -> list[str]:
             else:
                 setattr(sample, name, nfc(value))
     return problems
-
-
-# --- reading rows -----------------------------------------------------------------------------
-
-def _read_rows(source: DatasetSource) -> tuple[Iterable[Row], set[str]]:
-    if source.hub is not None:
-        return _read_with_datasets(source, None)
-    path = source.path
-    if not path.exists():
-        raise DataError(f"dataset not found: {path}")
-    if path.is_dir():
-        if any((path / m).is_file() for m in IMAGEFOLDER_METADATA) and source.format in (None, "imagefolder"):
-            return _read_with_datasets(source, "imagefolder")
-        files = [p for p in sorted(path.iterdir()) if p.suffix in DATA_FILE_SUFFIXES]
-        if len(files) != 1:
-            raise DataError(
-                f"dataset folder {path}: expected one data file (*.jsonl, *.json, *.parquet, *.csv) "
-                f"or an imagefolder with metadata.jsonl, found {len(files)}: "
-                f"{', '.join(p.name for p in files) or 'none'}")
-        path = files[0]
-    fmt = source.format or DATA_FILE_SUFFIXES.get(path.suffix)
-    if fmt == "jsonl" or (fmt == "json" and _looks_like_jsonl(path)):
-        return _read_jsonl(path)
-    if fmt in ("json", "parquet", "csv"):
-        return _read_with_datasets(DatasetSource(path=path, format=fmt), fmt)
-    raise DataError(f"dataset {path}: unknown format; expected one of {', '.join(DATA_FILE_SUFFIXES)}")
-
-
-def _looks_like_jsonl(path: Path) -> bool:
-    with path.open("rb") as fh:
-        return fh.read(1) != b"["
-
-
-def _read_jsonl(path: Path) -> tuple[list[Row], set[str]]:
-    rows, columns = [], set()
-    for number, values in iter_jsonl_objects(path, DataError):
-        columns.update(values)
-        rows.append(Row(values, path.parent, f"{path.name} line {number}"))
-    return rows, columns
-
-
-def _read_with_datasets(source: DatasetSource, builder: str | None):
-    import datasets
-
-    try:
-        if source.hub is not None:
-            ds = datasets.load_dataset(source.hub, source.config, split=source.split,
-                                       revision=source.revision)
-            base_dir, label = None, source.hub
-        elif builder == "imagefolder":
-            ds = datasets.load_dataset("imagefolder", data_dir=str(source.path), split="train")
-            base_dir, label = source.path, source.path.name
-        else:
-            ds = datasets.load_dataset(builder, data_files=str(source.path), split="train")
-            base_dir, label = source.path.parent, source.path.name
-    except Exception as e:  # datasets raises many types; the user needs the first line
-        raise DataError(f"cannot load dataset {source.describe()}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
-    # Keep images as encoded bytes: no decode until a backend needs pixels.
-    for name, feature in ds.features.items():
-        if type(feature).__name__ == "Image":
-            ds = ds.cast_column(name, datasets.Image(decode=False))
-    columns = set(ds.column_names)
-    rows = (Row(values, base_dir, f"{label} row {i}") for i, values in enumerate(ds))
-    return rows, columns
 
 
 # --- field values -----------------------------------------------------------------------------
