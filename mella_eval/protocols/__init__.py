@@ -15,6 +15,10 @@ The interface is plain data in, plain data out:
 deliberate difference from the reference: where it draws a random option for an answer it cannot
 parse, `score` credits the expected value of that draw (1/k) and sets `guessed`; `aggregate`
 counts such samples under "guessed".
+
+Some values are not per sample: XM100's and MaXM's pycocoevalcap scores and LLaVA-Bench's relative
+scores are computed once per (task, lang) corpus by `task.corpus(records, lang)`; m_llava_bench
+and xChatBench are scored by the reference's judge (`task.judge`, reference_judges.py).
 """
 
 from __future__ import annotations
