@@ -171,14 +171,9 @@ def describe_pil_error(e: Exception) -> str:
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
-@lru_cache(maxsize=256)
-def _resolved_root(root: Path) -> Path:
-    return root.resolve()  # the dataset folders: resolved once, not once per image
-
-
 @lru_cache(maxsize=1024)
 def _resolved_folder(folder: Path) -> Path:
-    return folder.resolve()
+    return folder.resolve()  # dataset and image folders: resolved once, not once per image
 
 
 def _resolved(path: Path) -> Path:
@@ -197,7 +192,7 @@ def _confine(path: Path, roots: Sequence[Path]) -> None:
     except (OSError, RuntimeError) as e:  # a symlink loop
         raise ImageProblem(f"cannot resolve image path {path}: {e}") from None
     for root in roots:
-        if resolved.is_relative_to(_resolved_root(Path(root))):
+        if resolved.is_relative_to(_resolved_folder(Path(root))):
             return
     where = " or ".join(str(r) for r in roots) or "the dataset folder"
     raise ImageProblem(

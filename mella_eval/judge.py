@@ -184,7 +184,7 @@ def _ask_judge(name: str, backend, identity: dict, pairs, records, samples, conf
     def add(record: dict, rubric, sample, temperature: float, swapped: bool, repeat: int,
             retry: int = 0) -> None:
         settings = GenerationSettings(max_new_tokens=rubric.max_new_tokens, temperature=temperature,
-                                      top_p=getattr(rubric, "top_p", 1.0), seed=repeat + retry,
+                                      top_p=rubric.top_p, seed=repeat + retry,
                                       json_schema=rubric.schema_json)
         # The first order's first ask keeps its old id and key: stored replies stay usable.
         sample_id = record["id"] if not (swapped or repeat) else \
@@ -228,26 +228,29 @@ def _ask_judge(name: str, backend, identity: dict, pairs, records, samples, conf
                 for repeat in range(repeats):
                     add(record, rubric, samples[record_key], temperature, swapped, repeat)
 
+    def rubric_of(request: GenerationRequest):
+        return targets[where[request.key][0]][1]
+
     def reject(request: GenerationRequest, completion) -> str | None:
-        verdict = targets[where[request.key][0]][1].parse(completion.text)
+        verdict = rubric_of(request).parse(completion.text)
         return None if verdict.status == "ok" else f"parse_error: {verdict.reason}"
 
     completions, stats = generate_all(backend, requests, store, kind="judgement", keys=keys,
                                       desc=f"judge {name}".strip(), reject=reject, identity=identity)
     final = list(requests)
-    for retry in range(1, 1 + max((getattr(r, "parse_retries", 0) for _, r in pairs), default=0)):
+    for retry in range(1, 1 + max((rubric.parse_retries for _, rubric in pairs), default=0)):
         # prometheus-eval re-asks a reply without a score (sampled, so it may differ): each
         # retry replaces that ask; the last reply is kept whatever it says.
         again = [(i, r) for i, r in enumerate(final) if completions[r.key].status == "ok"
-                 and getattr(targets[where[r.key][0]][1], "parse_retries", 0) >= retry
-                 and targets[where[r.key][0]][1].parse(completions[r.key].text).status != "ok"]
+                 and rubric_of(r).parse_retries >= retry
+                 and rubric_of(r).parse(completions[r.key].text).status != "ok"]
         if not again:
             break
         requests.clear()
         for index, old in again:
-            record, rubric, _ = targets[where[old.key][0]]
-            ask = where[old.key][1]
-            add(record, rubric, samples[where[old.key][0]], old.settings.temperature, ask["swapped"],
+            record_key, ask = where[old.key]
+            record, rubric, _ = targets[record_key]
+            add(record, rubric, samples[record_key], old.settings.temperature, ask["swapped"],
                 ask["repeat"], retry)
             final[index] = requests[-1]
         more, more_stats = generate_all(backend, requests, store, kind="judgement", keys=keys,

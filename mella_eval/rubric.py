@@ -97,6 +97,9 @@ class Rubric:
     # (--judge-swap). The reply keys name the answers by role, not by position.
     pairwise: tuple[str, str] | None = None
     user_swapped: str | None = None
+    # Fixed for a rubric file; a reference judge (protocols/reference_judges.py) sets its own.
+    top_p = 1.0
+    parse_retries = 0  # re-asks of a reply that does not parse, within one run
 
     @property
     def schema_json(self) -> str:

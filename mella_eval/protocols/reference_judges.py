@@ -28,6 +28,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
@@ -163,7 +164,7 @@ class ReferenceJudge:
     def file(self) -> Path:
         return Path(f"reference-{self.name}")
 
-    @property
+    @cached_property
     def sha256(self) -> str:
         """Of everything that makes the prompt and the reading: stored with every judgement."""
         spec = {"name": self.name, "version": self.version, "system": self.system,
